@@ -1,0 +1,31 @@
+"""Where the book keeps its files and which mode it runs in, read from environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: Root of the book's repository (the package is installed editable from ``src/``).
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def quick_mode() -> bool:
+    """True when ``TEXTCLF_QUICK`` is set to 1/true/yes: small data, capped training, for tests."""
+    return os.environ.get("TEXTCLF_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def data_dir() -> Path:
+    """The data cache: ``TEXTCLF_DATA_DIR`` if set, else ``data/`` at the project root."""
+    configured = os.environ.get("TEXTCLF_DATA_DIR")
+    return Path(configured).expanduser().resolve() if configured else PROJECT_ROOT / "data"
+
+
+def mirror_dirs() -> list[Path]:
+    """Local mirror directories from ``TEXTCLF_DATA_MIRROR`` (separated by ``os.pathsep``)."""
+    configured = os.environ.get("TEXTCLF_DATA_MIRROR", "")
+    return [Path(p).expanduser().resolve() for p in configured.split(os.pathsep) if p.strip()]
+
+
+def results_dir() -> Path:
+    """Where chapters record their numbers: ``results/`` at the project root."""
+    return PROJECT_ROOT / "results"

@@ -1,0 +1,216 @@
+"""Training plumbing shared by every chapter: set-up, ``fit``, ``evaluate``, ``predict``.
+
+Every model in the book takes ``(ids, lengths)`` and returns logits: shape ``(batch,)`` or
+``(batch, 1)`` for a binary task (trained with ``BCEWithLogitsLoss``), ``(batch, classes)`` for
+several classes (``CrossEntropyLoss``). Batches are ``(ids, lengths, labels)`` from
+:func:`textclf.text.data_loader`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import platform
+import random
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from . import settings
+
+#: In quick mode ``fit`` runs at most this many epochs of at most this many batches.
+QUICK_EPOCHS, QUICK_BATCHES = 2, 8
+
+_started: float | None = None
+
+
+def setup(seed: int = 0, threads: int | None = None) -> torch.device:
+    """Seed every RNG, pick the device, apply CPU speed settings and print one summary line.
+
+    ``torch.set_flush_denormal(True)`` makes tiny floats zero instead of slow "denormals"; on
+    this book's CPU it made LSTM backward passes about ten times faster.
+    """
+    global _started
+    _started = time.perf_counter()
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    device = pick_device()
+    flush = torch.set_flush_denormal(True)
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    mode = "quick" if settings.quick_mode() else "full"
+    print(
+        f"torch {torch.__version__} | device {describe_device(device)} | {torch.get_num_threads()} threads"
+        f" | flush-denormal {'on' if flush else 'unsupported'} | seed {seed} | {mode} mode"
+    )
+    return device
+
+
+def pick_device() -> torch.device:
+    """CUDA if present, else Apple's MPS, else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def describe_device(device: torch.device) -> str:
+    """A human name for a device, e.g. ``cpu (x86_64, 2 cores)`` or the GPU's name."""
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    if device.type == "cpu":
+        return f"cpu ({platform.machine()}, {os.cpu_count()} cores)"
+    return device.type
+
+
+def seconds_since_setup() -> float:
+    """Wall seconds since :func:`setup` was called (the chapter's run time)."""
+    if _started is None:
+        raise RuntimeError("call training.setup() first, in the chapter's first cell")
+    return time.perf_counter() - _started
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def _loss_and_predictions(logits: torch.Tensor, labels: torch.Tensor, loss_fn: nn.Module):
+    """Match logits to labels for the loss and turn them into class predictions."""
+    if logits.dim() == 2 and logits.shape[1] == 1:
+        logits = logits.squeeze(1)
+    if logits.dim() == 1:  # binary: one logit per example, labels 0/1
+        return loss_fn(logits, labels.float()), (logits > 0).long()
+    return loss_fn(logits, labels), logits.argmax(dim=1)
+
+
+@dataclass
+class History:
+    """Per-epoch numbers of a :func:`fit` run, and which epoch was restored."""
+
+    epochs: list[dict] = field(default_factory=list)
+    best_epoch: int | None = None
+
+    def column(self, key: str) -> list[float]:
+        return [row[key] for row in self.epochs]
+
+    def to_frame(self):
+        import pandas as pd
+
+        return pd.DataFrame(self.epochs).set_index("epoch")
+
+
+def _batches(loader, limit: int | None, desc: str):
+    total = len(loader) if limit is None else min(limit, len(loader))
+    for i, batch in enumerate(tqdm(loader, total=total, desc=desc, leave=False, mininterval=1)):
+        if limit is not None and i >= limit:
+            break
+        yield batch
+
+
+def run_epoch(model, loader, loss_fn, device, optimizer=None, clip_norm=None, max_batches=None, desc="") -> dict:
+    """One pass over ``loader``; trains when an ``optimizer`` is given. Returns loss and accuracy."""
+    training = optimizer is not None
+    model.train(training)
+    total_loss, correct, seen = 0.0, 0, 0
+    with torch.set_grad_enabled(training):
+        for ids, lengths, labels in _batches(loader, max_batches, desc):
+            ids, labels = ids.to(device), labels.to(device)
+            loss, predicted = _loss_and_predictions(model(ids, lengths), labels, loss_fn)
+            if training:
+                optimizer.zero_grad()
+                loss.backward()
+                if clip_norm is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+                optimizer.step()
+            total_loss += loss.item() * len(labels)
+            correct += (predicted == labels).sum().item()
+            seen += len(labels)
+    return {"loss": total_loss / seen, "accuracy": correct / seen}
+
+
+def evaluate(model, loader, loss_fn, device, max_batches=None) -> dict:
+    """Mean loss and accuracy of ``model`` on ``loader``, without training."""
+    if max_batches is None and settings.quick_mode():
+        max_batches = QUICK_BATCHES
+    return run_epoch(model, loader, loss_fn, device, max_batches=max_batches, desc="evaluate")
+
+
+def fit(
+    model: nn.Module,
+    train_loader,
+    valid_loader,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: nn.Module,
+    device: torch.device,
+    epochs: int,
+    clip_norm: float | None = None,
+    patience: int | None = None,
+    verbose: bool = True,
+) -> History:
+    """Train for ``epochs``, evaluate on ``valid_loader`` after each, restore the best epoch.
+
+    "Best" is the lowest validation loss. ``patience`` stops early after that many epochs
+    without improvement. Quick mode caps epochs and batches (see :data:`QUICK_EPOCHS`).
+    """
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    max_batches = None
+    if settings.quick_mode():
+        epochs, max_batches = min(epochs, QUICK_EPOCHS), QUICK_BATCHES
+    model.to(device)
+    history, best_state, best_loss = History(), None, float("inf")
+    for epoch in range(1, epochs + 1):
+        start = time.perf_counter()
+        train = run_epoch(model, train_loader, loss_fn, device, optimizer, clip_norm, max_batches, f"epoch {epoch}")
+        seconds = time.perf_counter() - start
+        valid = run_epoch(model, valid_loader, loss_fn, device, max_batches=max_batches, desc="validate")
+        row = {"epoch": epoch, "train_loss": train["loss"], "train_accuracy": train["accuracy"],
+               "valid_loss": valid["loss"], "valid_accuracy": valid["accuracy"], "seconds": seconds}
+        history.epochs.append(row)
+        improved = valid["loss"] < best_loss
+        if improved:
+            best_loss, history.best_epoch = valid["loss"], epoch
+            best_state = copy.deepcopy(model.state_dict())
+        if verbose:
+            print(
+                f"epoch {epoch:2d} | train loss {train['loss']:.4f} acc {train['accuracy']:.2%}"
+                f" | valid loss {valid['loss']:.4f} acc {valid['accuracy']:.2%} | {seconds:.1f} s"
+                + (" *" if improved else "")
+            )
+        if patience is not None and epoch - history.best_epoch >= patience:
+            break
+    model.load_state_dict(best_state)
+    if verbose:
+        print(f"restored epoch {history.best_epoch} (lowest validation loss)")
+    return history
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader, device: torch.device) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities ``(n, classes)`` and true labels ``(n,)`` for every example in ``loader``.
+
+    A binary model's single logit becomes the two columns ``[1 - p, p]``.
+    """
+    model.eval().to(device)
+    probabilities, labels = [], []
+    for ids, lengths, y in loader:
+        logits = model(ids.to(device), lengths)
+        probabilities.append(logits_to_probabilities(logits).cpu())
+        labels.append(y)
+    return torch.cat(probabilities).numpy(), torch.cat(labels).numpy()
+
+
+def logits_to_probabilities(logits: torch.Tensor) -> torch.Tensor:
+    """Softmax over classes; a single binary logit becomes two columns ``[1 - p, p]``."""
+    if logits.dim() == 2 and logits.shape[1] == 1:
+        logits = logits.squeeze(1)
+    if logits.dim() == 1:
+        p = torch.sigmoid(logits)
+        return torch.stack([1 - p, p], dim=1)
+    return torch.softmax(logits, dim=1)
