@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.error
@@ -159,6 +160,8 @@ def _download(remote: RemoteFile, target: Path) -> Path:
         with urllib.request.urlopen(remote.url, timeout=30) as response:
             length = response.headers.get("Content-Length")
             return _store(response, remote, target, origin=remote.url, total=int(length) if length else None)
+    except http.client.IncompleteRead as err:
+        raise DataError(f"{remote.url}: the transfer was cut short ({err}); try again") from err
     except (urllib.error.URLError, TimeoutError, ConnectionError) as err:
         raise DataUnavailableError(f"could not download {remote.url} ({err}); offline? {where}") from err
 

@@ -25,11 +25,11 @@ def training_curves(history: History, title: str = ""):
 
 def confusion_matrix(y_true, y_pred, label_names, normalize: bool = False, title: str | None = None, ax=None):
     """A confusion matrix through scikit-plots, with class names on both axes."""
-    import scikitplot
+    from scikitplot.api.metrics import plot_confusion_matrix
 
     if ax is None:
         _, ax = plt.subplots(figsize=(1.2 * len(label_names) + 2.5, 1.2 * len(label_names) + 1.5))
-    scikitplot.plot_confusion_matrix(
+    plot_confusion_matrix(
         y_true, y_pred, labels=list(range(len(label_names))), normalize=normalize, title=title,
         ax=ax, show_fig=False, x_tick_rotation=45 if len(label_names) > 3 else 0,
     )

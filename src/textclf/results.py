@@ -48,7 +48,7 @@ def save(stem: str, metrics: dict[str, float], device: torch.device | None = Non
         json.dump(record, out, indent=2)
         out.write("\n")
     Path(tmp).replace(path)
-    print(f"saved {path.relative_to(settings.PROJECT_ROOT)}:")
+    print(f"saved results/{path.relative_to(settings.results_dir())}:")
     print(json.dumps(record, indent=2))
 
 

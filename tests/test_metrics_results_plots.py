@@ -1,0 +1,68 @@
+import json
+
+import matplotlib.pyplot as plt
+import pytest
+
+from textclf import metrics, plots, results, settings, training
+
+
+def test_accuracy_and_rmse():
+    assert metrics.accuracy([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
+    assert metrics.rmse([1, 5], [2, 3]) == pytest.approx((2.5) ** 0.5)
+    with pytest.raises(ValueError, match="equal length"):
+        metrics.accuracy([1, 2], [1])
+    with pytest.raises(ValueError, match="zero predictions"):
+        metrics.rmse([], [])
+
+
+def test_classification_report_names_every_class():
+    report = metrics.classification_report([0, 1, 2, 2], [0, 2, 2, 2], ["neg", "neutral", "pos"])
+    assert all(name in report for name in ["neg", "neutral", "pos", "accuracy"])
+
+
+@pytest.fixture
+def results_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "results_dir", lambda: tmp_path)
+    training.setup(seed=0)
+    return tmp_path
+
+
+def test_save_writes_run_and_metrics(results_dir, monkeypatch, capsys):
+    monkeypatch.delenv("TEXTCLF_QUICK", raising=False)
+    results.save("99_demo", {"lstm.test_accuracy": 0.875, "lstm.parameters": 1234})
+    record = json.loads((results_dir / "99_demo.json").read_text())
+    assert record["metrics"] == {"lstm.test_accuracy": 0.875, "lstm.parameters": 1234}
+    assert record["run"]["mode"] == "full" and record["run"]["device"].startswith("cpu")
+    assert set(record["run"]) >= {"torch", "wall_seconds", "date"}
+    assert results.load("99_demo") == record
+    assert "0.875" in capsys.readouterr().out
+
+
+def test_quick_run_never_overwrites_a_full_run(results_dir, monkeypatch):
+    monkeypatch.delenv("TEXTCLF_QUICK", raising=False)
+    results.save("99_demo", {"accuracy": 0.9})
+    monkeypatch.setenv("TEXTCLF_QUICK", "1")
+    results.save("99_demo", {"accuracy": 0.5})
+    assert json.loads((results_dir / "99_demo.json").read_text())["metrics"]["accuracy"] == 0.9
+    assert json.loads((results_dir / "quick" / "99_demo.json").read_text())["run"]["mode"] == "quick"
+
+
+@pytest.mark.parametrize("bad", [{"x": float("nan")}, {"x": "high"}, {"x": True}, {"": 1.0}])
+def test_save_rejects_bad_metrics(results_dir, bad):
+    with pytest.raises(ValueError):
+        results.save("99_demo", bad)
+
+
+def test_load_missing_results_says_how_to_make_them(results_dir):
+    with pytest.raises(FileNotFoundError, match="full mode"):
+        results.load("00_nothing")
+
+
+def test_training_curves_and_confusion_matrix():
+    history = training.History(
+        [{"epoch": e, "train_loss": 1 / e, "valid_loss": 1.2 / e, "train_accuracy": 0.5, "valid_accuracy": 0.6, "seconds": 1.0} for e in (1, 2)], best_epoch=2)
+    figure = plots.training_curves(history, title="toy")
+    assert len(figure.axes) == 2
+    ax = plots.confusion_matrix([0, 1, 2, 2], [0, 2, 2, 1], ["World", "Sports", "Business"])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["World", "Sports", "Business"]
+    plt.close("all")

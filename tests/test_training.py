@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from textclf import text, training
+
+
+class MeanEmbeddingClassifier(nn.Module):
+    """Averages token embeddings; enough to learn a toy task."""
+
+    def __init__(self, vocab_size, classes):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, 8, padding_idx=0)
+        self.head = nn.Linear(8, classes)
+
+    def forward(self, ids, lengths):
+        x = self.embedding(ids).sum(dim=1) / lengths.unsqueeze(1)  # (batch, 8)
+        return self.head(x)  # (batch, classes)
+
+
+def toy_loaders(n=400):
+    """Label = whether token 2 or token 3 appears; easy to learn."""
+    generator = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 2, (n,), generator=generator)
+    ids = [torch.tensor([2 + int(y)] * 3 + [4, 5]) for y in labels]
+    dataset = text.EncodedDataset(ids, labels.tolist())
+    return text.data_loader(dataset, 32, shuffle=True), text.data_loader(dataset, 64)
+
+
+def test_setup_seeds_and_prints_a_summary(capsys, monkeypatch):
+    monkeypatch.delenv("TEXTCLF_QUICK", raising=False)
+    device = training.setup(seed=3)
+    first = (torch.rand(2), np.random.rand())
+    training.setup(seed=3)
+    assert torch.equal(first[0], torch.rand(2)) and first[1] == np.random.rand()
+    line = capsys.readouterr().out.splitlines()[0]
+    assert device.type == "cpu" and "flush-denormal on" in line and "seed 3" in line and "full mode" in line
+    assert training.seconds_since_setup() >= 0
+
+
+def test_seconds_since_setup_needs_setup(monkeypatch):
+    monkeypatch.setattr(training, "_started", None)
+    with pytest.raises(RuntimeError, match="setup"):
+        training.seconds_since_setup()
+
+
+def test_count_parameters_of_the_lecture_model():
+    class LectureRNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding, self.rnn, self.fc = nn.Embedding(25_002, 100), nn.RNN(100, 256), nn.Linear(256, 1)
+
+    model = LectureRNN()
+    assert training.count_parameters(model) == 2_592_105
+    model.embedding.weight.requires_grad_(False)
+    assert training.count_parameters(model) == 2_592_105 - 2_500_200
+
+
+@pytest.mark.parametrize("classes,loss_fn", [(2, nn.CrossEntropyLoss()), (1, nn.BCEWithLogitsLoss())])
+def test_fit_learns_and_restores_the_best_epoch(classes, loss_fn, monkeypatch, capsys):
+    monkeypatch.delenv("TEXTCLF_QUICK", raising=False)
+    torch.manual_seed(0)
+    model = MeanEmbeddingClassifier(6, classes)
+    train, valid = toy_loaders()
+    history = training.fit(model, train, valid, torch.optim.Adam(model.parameters(), 0.05), loss_fn, torch.device("cpu"), epochs=4)
+    assert len(history.epochs) == 4 and history.best_epoch == int(np.argmin(history.column("valid_loss"))) + 1
+    assert history.epochs[-1]["valid_accuracy"] == 1.0
+    assert list(history.to_frame().columns) == ["train_loss", "train_accuracy", "valid_loss", "valid_accuracy", "seconds"]
+    assert training.evaluate(model, valid, loss_fn, torch.device("cpu"))["loss"] == pytest.approx(min(history.column("valid_loss")))
+    assert "restored epoch" in capsys.readouterr().out
+
+
+def test_fit_stops_early_with_patience(monkeypatch):
+    monkeypatch.delenv("TEXTCLF_QUICK", raising=False)
+    model = MeanEmbeddingClassifier(6, 2)
+    train, valid = toy_loaders()
+    frozen = torch.optim.SGD(model.parameters(), lr=0.0)  # never improves after epoch 1
+    history = training.fit(model, train, valid, frozen, nn.CrossEntropyLoss(), torch.device("cpu"), epochs=10, patience=2, verbose=False)
+    assert len(history.epochs) == 3 and history.best_epoch == 1
+
+
+def test_quick_mode_caps_epochs_and_batches(monkeypatch):
+    monkeypatch.setenv("TEXTCLF_QUICK", "1")
+    model = MeanEmbeddingClassifier(6, 2)
+    train, valid = toy_loaders(n=2000)
+    history = training.fit(model, train, valid, torch.optim.Adam(model.parameters()), nn.CrossEntropyLoss(), torch.device("cpu"), epochs=50, verbose=False)
+    assert len(history.epochs) == training.QUICK_EPOCHS
+
+
+def test_fit_rejects_zero_epochs():
+    with pytest.raises(ValueError, match="epochs"):
+        training.fit(None, None, None, None, None, None, epochs=0)
+
+
+def test_predict_returns_probabilities_and_labels():
+    train, valid = toy_loaders(n=100)
+    for classes in (1, 3):
+        probabilities, labels = training.predict(MeanEmbeddingClassifier(6, classes), valid, torch.device("cpu"))
+        assert probabilities.shape == (100, max(2, classes)) and labels.shape == (100,)
+        assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-6)
