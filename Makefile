@@ -13,7 +13,6 @@ export TEXTCLF_DATA_MIRROR ?= $(abspath $(wildcard ../shared/datasets))
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0   # the CPU wheel; first, so nothing pulls a CUDA build
 	$(BIN)/pip install --quiet -r requirements.txt
 	$(BIN)/pip install --quiet --no-deps -e .
