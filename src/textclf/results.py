@@ -47,6 +47,7 @@ def save(stem: str, metrics: dict[str, float], device: torch.device | None = Non
     with os.fdopen(handle, "w") as out:
         json.dump(record, out, indent=2)
         out.write("\n")
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for everyone to read
     Path(tmp).replace(path)
     print(f"saved results/{path.relative_to(settings.results_dir())}:")
     print(json.dumps(record, indent=2))
