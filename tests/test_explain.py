@@ -21,8 +21,8 @@ class BagOfWords(nn.Module):
 def test_classifier_fn_handles_empty_texts_and_batches():
     vocab = text.build_vocab([["good", "film", "bad"]])
     predict = explain.classifier_fn(BagOfWords(vocab), text.basic_english, vocab, torch.device("cpu"), batch_size=2)
-    probabilities = predict(["good film", "", "bad film", "  ", "good"])
-    assert probabilities.shape == (5, 2)
+    probabilities = predict(["good film", "", "bad film", "  ", "good", "\"\""])
+    assert probabilities.shape == (6, 2)
     assert np.allclose(probabilities.sum(axis=1), 1.0)
     assert probabilities[0, 1] > 0.5 and probabilities[2, 1] < 0.5 and probabilities[1, 1] < 0.5
 

@@ -7,18 +7,15 @@ parsed table is cached as parquet so that the second load takes a moment. In qui
 
 from __future__ import annotations
 
-import os
 import re
 import tarfile
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from . import settings
-from .files import DataError, RemoteFile, fetch, fetch_first
+from .files import DataError, RemoteFile, atomic_write, fetch, fetch_first
 
 #: Rows per split in quick mode (fewer when a split is smaller).
 QUICK_ROWS = 1000
@@ -207,7 +204,8 @@ def load(name: str, split: str, quick: bool | None = None) -> pd.DataFrame:
         df = pd.read_parquet(cache)
     else:
         df = dataset.reader(split)
-        _write_parquet_atomically(df, cache)
+        with atomic_write(cache) as tmp:
+            df.to_parquet(tmp, index=False)
     df.attrs["dataset"], df.attrs["split"] = name, split
     df.attrs["label_names"] = list(dataset.label_names)
     if settings.quick_mode() if quick is None else quick:
@@ -231,14 +229,3 @@ def split_frame(df: pd.DataFrame, second_fraction: float, seed: int = 0) -> tupl
     second = df.groupby("label", group_keys=False).sample(frac=second_fraction, random_state=seed)
     first = df.drop(index=second.index)
     return first.reset_index(drop=True), second.sort_index().reset_index(drop=True)
-
-
-def _write_parquet_atomically(df: pd.DataFrame, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(handle)
-    try:
-        df.to_parquet(tmp, index=False)
-        Path(tmp).replace(path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)

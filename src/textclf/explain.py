@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .text import Tokenizer, Vocab
+from .text import Tokenizer, Vocab, collate
 from .training import logits_to_probabilities
 
 
@@ -16,20 +16,21 @@ def classifier_fn(model: nn.Module, tokenize: Tokenizer, vocab: Vocab, device: t
                   batch_size: int = 256, max_length: int | None = None):
     """A function LIME can call: list of texts -> probabilities ``(n, classes)``.
 
-    LIME deletes words at random, so some perturbed texts are empty; those become a single
-    ``<pad>`` step (length 1), the model's "no evidence" input, instead of crashing.
+    LIME deletes words at random, so some perturbed texts are empty (or lose every token); those
+    become a single ``<pad>`` step (length 1), the model's "no evidence" input, instead of crashing.
     """
+
+    def _encode_or_pad(text: str) -> torch.Tensor:
+        ids = vocab.encode(tokenize(text)[:max_length]) if text.strip() else []
+        return torch.tensor(ids or [vocab.pad_index], dtype=torch.long)
 
     @torch.no_grad()
     def probabilities(texts: list[str]) -> np.ndarray:
         model.eval().to(device)
         out = []
         for start in range(0, len(texts), batch_size):
-            encoded = [vocab.encode(tokenize(t)[:max_length]) if t.strip() else [] for t in texts[start : start + batch_size]]
-            lengths = torch.tensor([max(1, len(ids)) for ids in encoded])
-            ids = torch.full((len(encoded), int(lengths.max())), vocab.pad_index, dtype=torch.long)
-            for row, seq in enumerate(encoded):
-                ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+            batch = [(_encode_or_pad(t), torch.tensor(0)) for t in texts[start : start + batch_size]]
+            ids, lengths, _ = collate(batch, pad_index=vocab.pad_index)
             out.append(logits_to_probabilities(model(ids.to(device), lengths)).cpu())
         return torch.cat(out).numpy()
 

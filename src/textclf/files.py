@@ -13,6 +13,8 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -112,12 +114,9 @@ def _store(stream: BinaryIO, remote: RemoteFile, target: Path, origin: str, tota
     """Copy ``stream`` to a temp file beside ``target`` while hashing; verify, then rename."""
     algorithm, expected = remote.checksum.split(":", 1)
     digest = hashlib.new(algorithm)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{remote.name}.", suffix=".part", dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
+    with atomic_write(target) as tmp:
         written = 0
-        with os.fdopen(handle, "wb") as out, tqdm(
+        with open(tmp, "wb") as out, tqdm(
             total=total or remote.size, unit="B", unit_scale=True, desc=remote.name, leave=False, mininterval=1
         ) as bar:
             for block in iter(lambda: stream.read(CHUNK), b""):
@@ -136,8 +135,19 @@ def _store(stream: BinaryIO, remote: RemoteFile, target: Path, origin: str, tota
                 f"{origin}: {algorithm} is {digest.hexdigest()}, expected {expected}: "
                 f"the file is corrupted or a different version of {remote.path}"
             )
+    return target
+
+
+@contextmanager
+def atomic_write(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``target`` that replaces it only if the block succeeds."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    os.close(handle)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
         tmp.replace(target)
-        return target
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import os
 import platform
-import tempfile
 from datetime import datetime, timezone
-from pathlib import Path
 
 import torch
 
 from . import settings, training
+from .files import atomic_write
 
 
 def save(stem: str, metrics: dict[str, float], device: torch.device | None = None) -> None:
@@ -40,15 +38,10 @@ def save(stem: str, metrics: dict[str, float], device: torch.device | None = Non
         },
         "metrics": {name: int(v) if isinstance(v, numbers.Integral) else float(v) for name, v in metrics.items()},
     }
-    folder = settings.results_dir() / ("quick" if quick else "")
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{stem}.json"
-    handle, tmp = tempfile.mkstemp(dir=folder, prefix=f".{stem}.", suffix=".part")
-    with os.fdopen(handle, "w") as out:
-        json.dump(record, out, indent=2)
-        out.write("\n")
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; results are for everyone to read
-    Path(tmp).replace(path)
+    path = settings.results_dir() / ("quick" if quick else "") / f"{stem}.json"
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(record, indent=2) + "\n")
+        tmp.chmod(0o644)  # mkstemp makes it private; results are for everyone to read
     print(f"saved results/{path.relative_to(settings.results_dir())}:")
     print(json.dumps(record, indent=2))
 

@@ -81,10 +81,14 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
+def _one_logit_as_vector(logits: torch.Tensor) -> torch.Tensor:
+    """A binary model's ``(batch, 1)`` logits as ``(batch,)``; other shapes unchanged."""
+    return logits.squeeze(1) if logits.dim() == 2 and logits.shape[1] == 1 else logits
+
+
 def _loss_and_predictions(logits: torch.Tensor, labels: torch.Tensor, loss_fn: nn.Module):
     """Match logits to labels for the loss and turn them into class predictions."""
-    if logits.dim() == 2 and logits.shape[1] == 1:
-        logits = logits.squeeze(1)
+    logits = _one_logit_as_vector(logits)
     if logits.dim() == 1:  # binary: one logit per example, labels 0/1
         return loss_fn(logits, labels.float()), (logits > 0).long()
     return loss_fn(logits, labels), logits.argmax(dim=1)
@@ -209,8 +213,7 @@ def predict(model: nn.Module, loader, device: torch.device) -> tuple[np.ndarray,
 
 def logits_to_probabilities(logits: torch.Tensor) -> torch.Tensor:
     """Softmax over classes; a single binary logit becomes two columns ``[1 - p, p]``."""
-    if logits.dim() == 2 and logits.shape[1] == 1:
-        logits = logits.squeeze(1)
+    logits = _one_logit_as_vector(logits)
     if logits.dim() == 1:
         p = torch.sigmoid(logits)
         return torch.stack([1 - p, p], dim=1)
