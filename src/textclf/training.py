@@ -32,7 +32,7 @@ def setup(seed: int = 0, threads: int | None = None) -> torch.device:
     """Seed every RNG, pick the device, apply CPU speed settings and print one summary line.
 
     ``torch.set_flush_denormal(True)`` makes tiny floats zero instead of slow "denormals"; on
-    this book's CPU it made training steps of a fresh LSTM 3 to 11 times faster (chapter 3).
+    this book's CPU it made training steps of a fresh LSTM 4 to 9 times faster (chapter 3).
     The flag is per thread and worker threads copy it when they start, so call this first.
     """
     global _started
