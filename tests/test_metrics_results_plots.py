@@ -33,9 +33,12 @@ def test_save_writes_run_and_metrics(results_dir, monkeypatch, capsys):
     record = json.loads((results_dir / "99_demo.json").read_text())
     assert record["metrics"] == {"lstm.test_accuracy": 0.875, "lstm.parameters": 1234}
     assert record["run"]["mode"] == "full" and record["run"]["device"].startswith("cpu")
-    assert set(record["run"]) >= {"torch", "wall_seconds", "date"}
+    assert set(record["run"]) >= {"torch", "wall_seconds", "date", "threads", "commit", "load_average"}
+    assert record["run"]["seed"] == 0 and record["run"]["threads"] >= 1
     assert results.load("99_demo") == record
-    assert "0.875" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "lstm.test_accuracy  0.875" in printed and "lstm.parameters     1,234" in printed
+    assert "{" not in printed, "the chapter's closing cell shows a short table, not a JSON dump"
 
 
 def test_quick_run_never_overwrites_a_full_run(results_dir, monkeypatch):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import math
 import numbers
+import os
 import platform
+import subprocess
 from datetime import datetime, timezone
 
 import torch
@@ -34,6 +36,10 @@ def save(stem: str, metrics: dict[str, float], device: torch.device | None = Non
             "torch": torch.__version__,
             "python": platform.python_version(),
             "wall_seconds": round(training.seconds_since_setup(), 1),
+            "threads": torch.get_num_threads(),
+            "seed": training.setup_seed(),
+            "load_average": [round(x, 2) for x in os.getloadavg()],
+            "commit": _commit(),
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
         },
         "metrics": {name: int(v) if isinstance(v, numbers.Integral) else float(v) for name, v in metrics.items()},
@@ -42,8 +48,32 @@ def save(stem: str, metrics: dict[str, float], device: torch.device | None = Non
     with atomic_write(path) as tmp:
         tmp.write_text(json.dumps(record, indent=2) + "\n")
         tmp.chmod(0o644)  # mkstemp makes it private; results are for everyone to read
-    print(f"saved results/{path.relative_to(settings.results_dir())}:")
-    print(json.dumps(record, indent=2))
+    print(summary(record, f"results/{path.relative_to(settings.results_dir())}"))
+
+
+def _commit() -> str:
+    """The book's git commit (with ``+changes`` when the work tree differs), or ``unknown``."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=settings.PROJECT_ROOT, capture_output=True,
+                              text=True, timeout=10, check=True).stdout.strip()
+    try:
+        head = git("rev-parse", "--short=12", "HEAD")
+        return head + ("+changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def summary(record: dict, name: str) -> str:
+    """A short, readable table of a results record: one metric per line, then how the run was made."""
+    run = record["run"]
+    width = max(len(k) for k in record["metrics"])
+    lines = [f"{name} ({run['mode']} run, {run['device']}, torch {run['torch']}, "
+             f"{run.get('threads', '?')} threads, seed {run.get('seed', '?')}, "
+             f"{run['wall_seconds'] / 60:.1f} min, {run['date']})"]
+    for key, value in record["metrics"].items():
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:.4g}"
+        lines.append(f"  {key:<{width}}  {shown}")
+    return "\n".join(lines)
 
 
 def load(stem: str) -> dict:

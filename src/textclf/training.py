@@ -26,6 +26,7 @@ from . import settings
 QUICK_EPOCHS, QUICK_BATCHES = 2, 8
 
 _started: float | None = None
+_seed: int | None = None
 
 
 def setup(seed: int = 0, threads: int | None = None) -> torch.device:
@@ -35,8 +36,8 @@ def setup(seed: int = 0, threads: int | None = None) -> torch.device:
     this book's CPU it made training steps of a fresh LSTM 4 to 9 times faster (chapter 3).
     The flag is per thread and worker threads copy it when they start, so call this first.
     """
-    global _started
-    _started = time.perf_counter()
+    global _started, _seed
+    _started, _seed = time.perf_counter(), seed
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -74,6 +75,11 @@ def seconds_since_setup() -> float:
     if _started is None:
         raise RuntimeError("call training.setup() first, in the chapter's first cell")
     return time.perf_counter() - _started
+
+
+def setup_seed() -> int | None:
+    """The seed given to :func:`setup` (None before it ran)."""
+    return _seed
 
 
 def count_parameters(model: nn.Module) -> int:
