@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
+from torch.func import functional_call
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
 def last_real_step(output: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -16,3 +19,124 @@ def last_real_step(output: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     if lengths.min() < 1 or lengths.max() > output.shape[1]:
         raise ValueError(f"lengths must lie in 1..{output.shape[1]} (the steps of output), got {lengths.min()}..{lengths.max()}")
     return output[torch.arange(output.shape[0], device=output.device), lengths - 1]
+
+
+def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each row's first ``length`` steps and leave its padding where it is (at the end).
+
+    x: (batch, steps, features), lengths: (batch,) -> (batch, steps, features). Applying it twice
+    gives ``x`` back, so it also turns a reversed reading back into the original order.
+    """
+    if x.dim() != 3 or lengths.shape != x.shape[:1]:
+        raise ValueError(f"need x (batch, steps, features) and lengths (batch,), got "
+                         f"{tuple(x.shape)} and {tuple(lengths.shape)}")
+    lengths = lengths.to(x.device)
+    if lengths.min() < 1 or lengths.max() > x.shape[1]:
+        raise ValueError(f"lengths must lie in 1..{x.shape[1]} (the steps of x), "
+                         f"got {lengths.min()}..{lengths.max()}")
+    steps = torch.arange(x.shape[1], device=x.device).unsqueeze(0)      # (1, steps)
+    ends = lengths.unsqueeze(1)                                          # (batch, 1)
+    source = torch.where(steps < ends, ends - 1 - steps, steps)          # (batch, steps)
+    return x.gather(1, source.unsqueeze(2).expand_as(x))
+
+
+def real_steps_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """``(batch, steps)`` booleans, True at every real (not padded) position."""
+    return torch.arange(steps, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)
+
+
+READERS = ("fast", "packed")
+POOLINGS = ("final", "final+max+mean")
+
+
+class BiLSTMClassifier(nn.Module):
+    """The lecture's advanced model: GloVe-sized embeddings, a multi-layer bidirectional LSTM and a
+    linear head on the two final states (optionally also max- and mean-pooled outputs).
+
+    The weights live in one ``nn.LSTM(bidirectional=True)``; ``reader`` says how a batch is read:
+    ``"packed"`` packs it (the lecture's way), ``"fast"`` runs each direction over the padded batch,
+    the backward one on each review reversed within its length. Both give the same numbers; on a
+    CPU the fast reader is several times faster. ``reader`` can be changed at any time.
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, num_classes: int = 1,
+                 num_layers: int = 2, dropout: float = 0.5, pad_idx: int = 0,
+                 reader: str = "fast", pooling: str = "final", embed_dropout: float | None = None):
+        super().__init__()
+        for name, value in [("vocab_size", vocab_size), ("embed_dim", embed_dim),
+                            ("hidden_dim", hidden_dim), ("num_classes", num_classes),
+                            ("num_layers", num_layers)]:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if pooling not in POOLINGS:
+            raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_idx)
+        self.lstm = nn.LSTM(embed_dim, hidden_dim, num_layers, batch_first=True,
+                            bidirectional=True, dropout=dropout if num_layers > 1 else 0.0)
+        self.embed_dropout = nn.Dropout(dropout if embed_dropout is None else embed_dropout)
+        self.dropout = nn.Dropout(dropout)
+        self.pooling = pooling
+        features = 2 * hidden_dim * (3 if pooling == "final+max+mean" else 1)
+        self.head = nn.Linear(features, num_classes)
+        # Weightless single-direction templates that the fast reader fills with self.lstm's
+        # weights; kept in a plain list so that they are not parameters of the model.
+        self._templates = [nn.LSTM(embed_dim if layer == 0 else 2 * hidden_dim, hidden_dim,
+                                   batch_first=True) for layer in range(num_layers)]
+        self.reader = reader
+
+    @property
+    def reader(self) -> str:
+        return self._reader
+
+    @reader.setter
+    def reader(self, value: str) -> None:
+        if value not in READERS:
+            raise ValueError(f"reader must be one of {READERS}, got {value!r}")
+        self._reader = value
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        x = self.embed_dropout(self.embedding(ids))                  # (batch, steps, embed_dim)
+        lengths = lengths.cpu()
+        if self.reader == "packed":
+            output, final = self._read_packed(x, lengths)
+        else:
+            output, final = self._read_fast(x, lengths)
+        # output: (batch, steps, 2 * hidden) of the last layer, final: (batch, 2 * hidden)
+        if self.pooling == "final+max+mean":
+            real = real_steps_mask(lengths, output.shape[1]).to(x.device).unsqueeze(2)
+            largest = output.masked_fill(~real, float("-inf")).max(dim=1).values
+            mean = (output * real).sum(dim=1) / lengths.to(x.device).unsqueeze(1)
+            final = torch.cat([final, largest, mean], dim=1)         # (batch, 6 * hidden)
+        return self.head(self.dropout(final))                       # (batch, num_classes)
+
+    def _read_packed(self, x, lengths):
+        """The lecture's reading: pack, run the bidirectional LSTM, unpack (zeros at padding)."""
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        packed_output, (h_n, _) = self.lstm(packed)                  # h_n: (layers * 2, batch, hidden)
+        output, _ = pad_packed_sequence(packed_output, batch_first=True, total_length=x.shape[1])
+        return output, torch.cat([h_n[-2], h_n[-1]], dim=1)         # (batch, steps, 2h), (batch, 2h)
+
+    def _direction(self, x, layer: int, suffix: str):
+        """One direction of one layer of ``self.lstm`` over a padded batch: (batch, steps, hidden)."""
+        weights = {f"{kind}_l0": getattr(self.lstm, f"{kind}_l{layer}{suffix}")
+                   for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        output, _ = functional_call(self._templates[layer], weights, (x,))
+        return output
+
+    def _read_fast(self, x, lengths):
+        """Each direction over the padded batch; the backward one reads each row reversed within
+        its length, so padding never comes before a real token in either direction."""
+        layer_input = x                                              # (batch, steps, features)
+        for layer in range(self.lstm.num_layers):
+            forward = self._direction(layer_input, layer, "")        # (batch, steps, hidden)
+            backward_reversed = self._direction(reverse_within_length(layer_input, lengths),
+                                                layer, "_reverse")   # (batch, steps, hidden)
+            backward = reverse_within_length(backward_reversed, lengths)
+            output = torch.cat([forward, backward], dim=2)           # (batch, steps, 2 * hidden)
+            if layer < self.lstm.num_layers - 1 and self.training and self.lstm.dropout > 0:
+                layer_input = nn.functional.dropout(output, self.lstm.dropout, training=True)
+            else:
+                layer_input = output
+        # forward ends at each row's last token, backward at its first: (batch, 2 * hidden)
+        final = torch.cat([last_real_step(forward, lengths), backward[:, 0]], dim=1)
+        return output, final
