@@ -53,7 +53,7 @@ def save(stem: str, metrics: dict[str, float], device: torch.device | None = Non
             raise ValueError(f"metric {name!r} must be a finite number, got {value!r:.60}")
         if isinstance(value, numbers.Integral):
             if abs(value) > MAX_INT:
-                raise ValueError(f"metric {name!r} is an integer too large to save exactly (over 2**53): {value:.3e}")
+                raise ValueError(f"metric {name!r} is an integer too large to save exactly (over 2**53: {int(value).bit_length()} bits)")
         elif not math.isfinite(value):
             raise ValueError(f"metric {name!r} must be a finite number, got {value!r}")
     if device is not None and not isinstance(device, torch.device):
