@@ -452,3 +452,79 @@ def test_results_save_names_bad_metrics(results_dir, metrics_, error, message):
 def test_results_save_refuses_a_device_that_is_not_one(results_dir):
     with pytest.raises(TypeError, match="device must be a torch.device"):
         results.save("99_demo", {"x": 1.0}, device="gpu please")
+
+
+# --- found while looking for more of the same kind --------------------------------------------------
+
+
+def test_one_logit_model_with_cross_entropy_is_refused():
+    # CrossEntropyLoss on (batch,) logits reads the batch as one example's class scores: silently wrong
+    data_ = loader([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="one output \\(binary\\) needs nn.BCEWithLogitsLoss"):
+        fit(Mean(1), data_, data_, loss_fn=nn.CrossEntropyLoss())
+
+
+def test_several_logits_with_binary_cross_entropy_are_refused():
+    data_ = loader([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="BCEWithLogitsLoss takes one output per example, but the model has 2"):
+        fit(Mean(2), data_, data_, loss_fn=nn.BCEWithLogitsLoss())
+
+
+def test_logits_of_a_wrong_shape_are_refused():
+    with pytest.raises(ValueError, match="logits must have shape"):
+        training.logits_to_probabilities(torch.zeros(2, 3, 4))
+
+
+def test_count_parameters_names_what_it_got():
+    with pytest.raises(TypeError, match="takes a torch.nn.Module, got NoneType"):
+        training.count_parameters(None)
+
+
+def test_encode_texts_names_the_text_that_cannot_be_tokenized(vocab):
+    with pytest.raises(TypeError, match="encode_texts: text 1: a tokenizer takes a str, got float"):
+        text.encode_texts(["the cat", float("nan")], text.basic_english, vocab)
+
+
+def test_dataset_takes_plain_lists_of_ids():
+    dataset = text.EncodedDataset([[1, 2], (3,)], [0, 1])
+    assert [x.tolist() for x in dataset.ids] == [[1, 2], [3]]
+    with pytest.raises(TypeError, match="must hold int ids"):
+        text.EncodedDataset([[1.5, 2]], [0])
+
+
+def test_metrics_accept_object_arrays_of_one_kind_only():
+    assert metrics.accuracy(pd.Series([0, 1], dtype=object), [0, 0]) == 0.5
+    with pytest.raises(TypeError, match="y_pred must hold numbers or strings"):
+        metrics.accuracy([0, 1], np.array([0, None], dtype=object))
+
+
+def test_explanation_html_names_a_label_the_explanation_lacks():
+    class Explanation:
+        def as_list(self, label):
+            raise KeyError(label)
+
+    with pytest.raises(ValueError, match="no weights for label 3"):
+        explain.explanation_html(Explanation(), label=3)
+
+
+def test_a_misspelt_quick_setting_is_refused(monkeypatch):
+    monkeypatch.setenv("TEXTCLF_QUICK", "ture")
+    with pytest.raises(ValueError, match="TEXTCLF_QUICK='ture' is not understood"):
+        settings.quick_mode()
+
+
+def test_split_frame_refuses_rows_without_a_label():
+    df = pd.DataFrame({"text": list("abcdef"), "label": [0, 1, None, 0, 1, 0]})
+    with pytest.raises(ValueError, match="1 rows have no label"):
+        data.split_frame(df, 0.5)
+
+
+def test_data_loader_refuses_a_flag_that_is_not_a_bool():
+    dataset = text.EncodedDataset([torch.tensor([1])], [0])
+    with pytest.raises(TypeError, match="shuffle must be True or False"):
+        text.data_loader(dataset, 1, shuffle="no")
+
+
+def test_explanation_html_refuses_label_names_given_as_one_string():
+    with pytest.raises(TypeError, match="label_names must be a list of class names, got str"):
+        explain.explanation_html(object(), label=1, label_names="np")

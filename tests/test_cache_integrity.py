@@ -126,7 +126,7 @@ def test_every_registered_file_has_a_checksum_and_ag_news_train_its_md5():
     assert remotes and all(r.checksum.split(":")[0] in {"sha256", "md5"} for r in remotes)
     train = data.DATASETS["ag_news"].files["train"][0]
     assert train.checksum == "md5:b1a00f826fdfbd249f79597b59e1dc12"
-    assert data.DATASETS["ag_news"].rows["train"] == 120_000
+    assert data.DATASETS["ag_news"].rows["train"] == 120_000 and train.size == 29_470_338
 
 
 @pytest.mark.parametrize("checksum", ["", "sha256:abc", "crc32:1234", "SHA256:" + "a" * 64, None])
@@ -222,14 +222,25 @@ def assert_rebuilt(parsed, reason: str):
 
 def test_parsed_cache_records_raw_checksum_and_parser_version(parsed):
     source = pd.read_parquet(parsed.path).attrs["source"]
-    assert source == {"file": AG_TEST, "checksum": data.AG_NEWS_FILES["test"].checksum,
-                      "parser_version": data.PARSER_VERSION}
+    assert source == {"dataset": "ag_news", "split": "test", "file": AG_TEST,
+                      "checksum": data.AG_NEWS_FILES["test"].checksum, "parser_version": data.PARSER_VERSION}
     assert f"-v{data.PARSER_VERSION}" in parsed.path.name
 
 
 def test_parsed_cache_from_another_raw_file_is_rebuilt(parsed):
     rewrite(parsed.path, lambda df: df.attrs.update(source={**df.attrs["source"], "checksum": "sha256:" + "0" * 64}))
     assert_rebuilt(parsed, "not a registered one")
+
+
+def test_parsed_cache_of_another_split_of_the_same_raw_file_is_not_served(parsed, env, monkeypatch):
+    # IMDb's train and test come from one tarball and have 25,000 rows each: only the recorded
+    # split tells a renamed or swapped file apart. Here AG News 'train' is registered like 'test'.
+    info = data.DATASETS["ag_news"]
+    monkeypatch.setitem(data.DATASETS, "ag_news", data.DatasetInfo(**{
+        **info.__dict__, "files": {**info.files, "train": info.files["test"]}, "rows": {**info.rows, "train": 7_600}}))
+    shutil.copyfile(parsed.path, parsed.path.with_name(parsed.path.name.replace("-test-", "-train-")))
+    with pytest.warns(UserWarning, match="it holds ag_news test, not ag_news train"):
+        assert data.load("ag_news", "train").attrs["source"]["split"] == "train"
 
 
 def test_parsed_cache_of_another_parser_version_is_rebuilt(parsed):
@@ -455,3 +466,36 @@ def test_bad_results_file_names_the_file(tmp_path, monkeypatch):
         (tmp_path / "99_demo.json").write_text(content)
         with pytest.raises(DataError, match="99_demo.json"):
             results.load("99_demo")
+
+
+def test_a_bad_mirror_copy_is_skipped_for_a_good_one(env):
+    (env.mirror / "toy").mkdir()
+    (env.mirror / "toy" / "data.csv").write_bytes(CONTENT[:-1] + b"X")
+    (env.mirror / "data.csv.gz").write_bytes(gzip.compress(CONTENT))
+    with pytest.warns(UserWarning, match=r"toy/data.csv: sha256 is .*; used .*data.csv.gz instead"):
+        assert files.fetch(toy_remote(CONTENT)).read_bytes() == CONTENT
+
+
+def test_a_mirror_that_is_not_a_directory_is_pointed_out(env, tmp_path, monkeypatch):
+    monkeypatch.setenv("TEXTCLF_DATA_MIRROR", str(tmp_path / "no-such-dir"))
+    with pytest.raises(DataUnavailableError, match="no-such-dir \\(not a directory\\)"):
+        files.fetch(toy_remote(CONTENT))
+
+
+def test_an_unwritable_parsed_cache_warns_and_still_returns_the_table(env, monkeypatch):
+    mirror_copy(env, AG_TEST)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    with pytest.warns(UserWarning, match="not cached.*the disk is full"):
+        assert len(data.load("ag_news", "test")) == 7_600
+    assert parsed_files(env) == []
+
+
+def test_saving_a_vocabulary_onto_a_directory_says_so_without_blaming_the_cache(tmp_path):
+    (tmp_path / "vocab.json").mkdir()
+    with pytest.raises(CacheWriteError, match="vocab.json is a directory") as err:
+        text.build_vocab([["a"]]).save(tmp_path / "vocab.json")
+    assert "TEXTCLF_DATA_DIR" not in str(err.value)

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import settings
-from .files import DataError, RemoteFile, atomic_write, locate
+from .files import CacheWriteError, DataError, RemoteFile, atomic_write, cache_write_error, locate
 
 #: Rows per split in quick mode (fewer when a split is smaller).
 QUICK_ROWS = 1000
@@ -36,6 +36,7 @@ IMDB_FILES = [
     RemoteFile(
         "imdb/aclImdb_v1.tar.gz",
         checksum="md5:7c2ac02c03563afcf9b574c7e56c153a",
+        size=84_125_825,  # the Content-Length ai.stanford.edu serves, as download logs show
         url="https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
     ),
     # The offline mirror holds a repack of the labelled reviews (members byte-identical to the original).
@@ -49,7 +50,8 @@ _AG_NEWS_URL = "https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/master
 AG_NEWS_FILES = {
     "train": RemoteFile(
         "ag_news_csv/train.csv",
-        checksum="md5:b1a00f826fdfbd249f79597b59e1dc12",
+        checksum="md5:b1a00f826fdfbd249f79597b59e1dc12",  # torchtext's; 120,000 lines
+        size=29_470_338,  # as recorded beside test.csv's 1,857,427 by a torchtext user's cache listing
         url=_AG_NEWS_URL.format("train"),
         how_to_get=(
             "The AG News training file (120,000 rows) is NOT part of this book's offline data mirror: "
@@ -251,8 +253,14 @@ def load(name: str, split: str, quick: bool | None = None) -> pd.DataFrame:
             if problem is None:
                 raise
             raise type(err)(f"{err} (The parsed cache {cache} was not used either: {problem}.)") from err
-        with atomic_write(cache) as tmp:
-            df.to_parquet(tmp, index=False, write_page_checksum=True)
+        try:
+            with atomic_write(cache) as tmp:
+                try:
+                    df.to_parquet(tmp, index=False, write_page_checksum=True)
+                except OSError as err:
+                    raise cache_write_error(cache, err) from err
+        except CacheWriteError as err:
+            warnings.warn(f"the parsed table is not cached, so the next load parses again: {err}", stacklevel=2)
         if problem is not None:
             warnings.warn(f"the parsed cache {cache} was not used ({problem}); it was rebuilt", stacklevel=2)
     df.attrs["dataset"], df.attrs["split"] = name, split
@@ -271,7 +279,8 @@ def _parse(dataset: DatasetInfo, split: str) -> pd.DataFrame:
         raise
     except (tarfile.TarError, EOFError, zlib.error, UnicodeDecodeError, OSError, ValueError, KeyError) as err:
         raise DataError(f"cannot parse {path} as {dataset.name} {split} ({type(err).__name__}: {err})") from err
-    df.attrs["source"] = {"file": remote.path, "checksum": remote.checksum, "parser_version": PARSER_VERSION}
+    df.attrs["source"] = {"dataset": dataset.name, "split": split, "file": remote.path,
+                          "checksum": remote.checksum, "parser_version": PARSER_VERSION}
     problem = _table_problem(df, dataset, split)
     if problem is not None:
         raise DataError(f"{dataset.name} {split} parsed from {path}: {problem}; the parser does not fit this file")
@@ -288,6 +297,8 @@ def _read_parsed(cache: Path, dataset: DatasetInfo, split: str) -> tuple[pd.Data
     registered = {remote.checksum for remote in dataset.files[split]}
     if not isinstance(source, dict) or source.get("parser_version") != PARSER_VERSION:
         return None, f"it was not written by parser version {PARSER_VERSION}"
+    if (source.get("dataset"), source.get("split")) != (dataset.name, split):
+        return None, f"it holds {source.get('dataset')} {source.get('split')}, not {dataset.name} {split}"
     if source.get("checksum") not in registered:
         return None, f"it was parsed from a raw file with checksum {source.get('checksum')}, not a registered one"
     problem = _table_problem(df, dataset, split)
@@ -357,6 +368,8 @@ def _check_frame(df: object, caller: str) -> None:
         raise TypeError(f"{caller} takes a pandas DataFrame, got {type(df).__name__}")
     if "label" not in df.columns:
         raise ValueError(f"{caller} needs a 'label' column; the columns are {list(df.columns)}")
+    if df["label"].isna().any():
+        raise ValueError(f"{caller}: {int(df['label'].isna().sum())} rows have no label; drop or fix them first")
 
 
 def _check_int(value: object, name: str, minimum: int) -> int:

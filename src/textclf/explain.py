@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .metrics import check_label_names
 from .text import Tokenizer, Vocab, check_int, collate
 from .training import logits_to_probabilities
 
@@ -61,9 +62,14 @@ def explanation_html(explanation, label: int, label_names=None, top: int = 10):
     from IPython.display import HTML
 
     label, top = check_int(label, "label", 0), check_int(top, "top", 1)
+    label_names = None if label_names is None else check_label_names(label_names)
     if label_names is not None and label >= len(label_names):
         raise ValueError(f"label {label} has no name: label_names has {len(label_names)} names")
-    weights = explanation.as_list(label=label)[:top]
+    try:
+        weights = explanation.as_list(label=label)[:top]
+    except KeyError as err:
+        raise ValueError(f"the explanation has no weights for label {label}; ask explain_instance for it "
+                         f"(labels=({label},) or top_labels)") from err
     peak = max((abs(w) for _, w in weights), default=1.0) or 1.0
     name = label_names[label] if label_names is not None else str(label)
     rows = []

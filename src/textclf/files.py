@@ -52,7 +52,8 @@ class ChecksumError(DataError, ValueError):
 
 
 class CacheWriteError(DataError, OSError):
-    """The data cache cannot be written (not a directory, no permission, disk full)."""
+    """A file cannot be written (the data cache, a vocabulary, results): not a directory, no
+    permission, disk full."""
 
 
 @dataclass(frozen=True)
@@ -102,18 +103,30 @@ def fetch(remote: RemoteFile, download: bool = True) -> Path:
             return verify(target, remote)
         except DataError as err:
             damage = err
+    bad_mirror_files: list[DataError] = []
     for source in _mirror_candidates(remote):
         decompress = source.suffix == ".gz" and not remote.path.endswith(".gz")
         opener = gzip.open if decompress else open
         try:
-            stream = opener(source, "rb")
-        except OSError as err:
-            raise DataError(f"cannot read mirror file {source} ({err})") from err
-        with stream:
-            path = _store(stream, remote, target, origin=f"mirror file {source}")
+            try:
+                stream = opener(source, "rb")
+            except OSError as err:
+                raise DataError(f"cannot read mirror file {source} ({err})") from err
+            with stream:
+                path = _store(stream, remote, target, origin=f"mirror file {source}")
+        except CacheWriteError:
+            raise
+        except DataError as err:  # try the next copy; report this one if none is good
+            bad_mirror_files.append(err)
+            continue
+        for err in bad_mirror_files:
+            warnings.warn(f"{err}; used {source} instead", stacklevel=2)
         if damage is not None:
             warnings.warn(f"{damage} It was replaced by a verified copy of {source}.", stacklevel=2)
         return path
+    if bad_mirror_files:
+        raise bad_mirror_files[0] if len(bad_mirror_files) == 1 else DataError(
+            "no mirror copy of " + remote.path + " is good: " + "; ".join(map(str, bad_mirror_files)))
     if damage is not None and (not download or remote.url is None):
         raise ChecksumError(
             f"{damage} No mirror holds a copy to replace it{'' if remote.url is None else ' (downloading was not allowed)'}: "
@@ -225,20 +238,21 @@ def _store(stream: BinaryIO, remote: RemoteFile, target: Path, origin: str, tota
 
 def cache_write_error(target: Path, err: OSError) -> CacheWriteError:
     """A :class:`CacheWriteError` that says why ``target`` could not be written."""
-    configured = os.environ.get("TEXTCLF_DATA_DIR")
-    for parent in [target, *target.parents]:
-        if parent.exists() and not parent.is_dir() and parent != target:
-            hint = f"{parent} is a file, not a directory"
-            if configured:
-                hint += f" (TEXTCLF_DATA_DIR={configured} must name a directory)"
-            break
+    blocker = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
+    if blocker is not None:
+        hint = f"{blocker} is a file, not a directory"
+    elif err.errno == errno.ENOSPC:
+        hint = "the disk is full: free some space"
+    elif err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        hint = "no permission to write there"
+    elif target.is_dir():
+        hint = f"{target} is a directory"
     else:
-        if err.errno == errno.ENOSPC:
-            hint = "the disk is full: free some space"
-        elif err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            hint = "no permission to write there: point TEXTCLF_DATA_DIR at a writable directory"
-        else:
-            hint = "check that TEXTCLF_DATA_DIR names a writable directory with free space"
+        hint = "check that the directory is writable and has free space"
+    configured = os.environ.get("TEXTCLF_DATA_DIR")
+    if target.is_relative_to(settings.data_dir()):
+        hint += f" (TEXTCLF_DATA_DIR={configured} must name a writable directory)" if configured \
+            else " (set TEXTCLF_DATA_DIR to a writable directory to keep the data cache elsewhere)"
     return CacheWriteError(f"cannot write {target} ({err}): {hint}")
 
 
@@ -296,7 +310,8 @@ def glob_escape(name: str) -> str:
 
 def _where_to_put(remote: RemoteFile) -> str:
     mirrors = settings.mirror_dirs()
-    looked = ", ".join(str(m) for m in mirrors) if mirrors else "none (TEXTCLF_DATA_MIRROR is not set)"
+    looked = ", ".join(str(m) + ("" if m.is_dir() else " (not a directory)") for m in mirrors) \
+        if mirrors else "none (TEXTCLF_DATA_MIRROR is not set)"
     return (
         f"{remote.path} is not cached and not in a mirror. {remote.how_to_get} "
         f"Put {remote.path} (or {remote.name}, plain or .gz) in a directory and point "

@@ -5,7 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import classification_report as _sklearn_report
+
+
+def _as_array(values, name: str) -> np.ndarray:
+    """An array of numbers or of str; an object array is converted when it holds only one of them."""
+    array = np.asarray(values)
+    if array.dtype.kind != "O":
+        return array
+    kind = pd.api.types.infer_dtype(array, skipna=False)
+    if kind in ("integer", "floating", "mixed-integer-float", "boolean"):
+        return array.astype(float if kind != "integer" else np.int64)
+    if kind == "string":
+        return array.astype(str)
+    if kind in ("empty",):
+        return array.astype(float)
+    raise TypeError(f"{name} must hold numbers or strings, not a mix or missing values ({kind}: {values!r:.60})")
 
 
 def _kind(values: np.ndarray, name: str) -> str:
@@ -21,7 +37,7 @@ def _kind(values: np.ndarray, name: str) -> str:
 
 def _pair(y_true, y_pred, classes: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Two equally long 1-D arrays of the same kind; with ``classes``, whole numbers only."""
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    y_true, y_pred = _as_array(y_true, "y_true"), _as_array(y_pred, "y_pred")
     if y_true.shape != y_pred.shape or y_true.ndim != 1:
         raise ValueError(
             f"need two 1-D arrays of equal length, got shapes {y_true.shape} and {y_pred.shape} "

@@ -245,7 +245,16 @@ def encode_texts(
     max_length = check_int(max_length, "max_length", 1, allow_none=True)
     if not isinstance(vocab, Vocab):
         raise TypeError(f"vocab must be a textclf.text.Vocab, got {type(vocab).__name__}")
-    return [torch.tensor(vocab.encode(tokenize(text)[:max_length]), dtype=torch.long) for text in texts]
+    if not callable(tokenize):
+        raise TypeError(f"tokenize must be a function (text.tokenizer(name)), got {type(tokenize).__name__}")
+    encoded = []
+    for number, text in enumerate(texts):
+        try:
+            tokens = tokenize(text)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"encode_texts: text {number}: {err}") from err
+        encoded.append(torch.tensor(vocab.encode(tokens[:max_length]), dtype=torch.long))
+    return encoded
 
 
 class EncodedDataset(Dataset):
@@ -257,6 +266,10 @@ class EncodedDataset(Dataset):
         if len(ids) != len(labels):
             raise ValueError(f"{len(ids)} encoded texts but {len(labels)} labels")
         for number, x in enumerate(ids):
+            if isinstance(x, (list, tuple)):  # plain lists of ids are fine too
+                if not all(isinstance(i, numbers.Integral) and not isinstance(i, (bool, np.bool_)) for i in x):
+                    raise TypeError(f"EncodedDataset: encoded text {number} must hold int ids, got {x!r:.60}")
+                ids[number] = x = torch.tensor(x, dtype=torch.long)
             _check_id_tensor(x, f"EncodedDataset: encoded text {number}")
         self.ids, self.labels = ids, _label_tensor(labels, "EncodedDataset")
 
@@ -366,6 +379,9 @@ def data_loader(
         raise TypeError(f"data_loader takes an EncodedDataset, got {type(dataset).__name__}")
     batch_size, seed = check_int(batch_size, "batch_size", 1), check_int(seed, "seed")
     length = check_int(length, "length", 1, allow_none=True)
+    for name, flag in [("shuffle", shuffle), ("bucket", bucket)]:
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {flag!r:.40}")
     pad = lambda batch: collate(batch, length=length)  # noqa: E731
     if bucket:
         sampler = BucketBatchSampler(dataset.lengths(), batch_size, seed=seed)

@@ -42,7 +42,8 @@ def setup(seed: int = 0, threads: int | None = None) -> torch.device:
     global _started, _seed
     seed = check_int(seed, "seed", 0)
     if seed >= 2**32:
-        raise ValueError(f"seed must be below 2**32 (NumPy's limit), got {seed}")
+        shown = seed if seed.bit_length() <= 64 else f"a {seed.bit_length()}-bit number"
+        raise ValueError(f"seed must be below 2**32 (NumPy's limit), got {shown}")
     threads = check_int(threads, "threads", 1, allow_none=True)
     _started, _seed = time.perf_counter(), seed
     random.seed(seed)
@@ -91,6 +92,8 @@ def setup_seed() -> int | None:
 
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"count_parameters takes a torch.nn.Module, got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
@@ -116,12 +119,22 @@ def _loss_and_predictions(logits: torch.Tensor, labels: torch.Tensor, loss_fn: n
     if len(labels) and labels.min() < 0:
         raise ValueError(f"labels must be class indices 0, 1, ..., got {int(labels.min())}")
     if logits.dim() == 1:  # binary: one logit per example, labels 0/1
+        if isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)):
+            raise ValueError(
+                f"a model with one output (binary) needs nn.BCEWithLogitsLoss(), got {type(loss_fn).__name__}; "
+                f"or give the model one output per class"
+            )
         if len(labels) and labels.max() > 1:
             raise ValueError(
                 f"a model with one output is a binary classifier and needs labels 0 and 1, got {int(labels.max())}; "
                 f"give the model one output per class (and use CrossEntropyLoss) for more classes"
             )
         return loss_fn(logits, labels.float()), (logits > 0).long()
+    if isinstance(loss_fn, (nn.BCEWithLogitsLoss, nn.BCELoss)):
+        raise ValueError(
+            f"{type(loss_fn).__name__} takes one output per example, but the model has {logits.shape[1]}; "
+            f"use nn.CrossEntropyLoss() for several classes"
+        )
     if len(labels) and labels.max() >= logits.shape[1]:
         raise ValueError(f"label {int(labels.max())} is out of range for a model with {logits.shape[1]} outputs (classes)")
     return loss_fn(logits, labels), logits.argmax(dim=1)
@@ -267,6 +280,9 @@ def predict(model: nn.Module, loader, device: torch.device) -> tuple[np.ndarray,
 
 def logits_to_probabilities(logits: torch.Tensor) -> torch.Tensor:
     """Softmax over classes; a single binary logit becomes two columns ``[1 - p, p]``."""
+    if not isinstance(logits, torch.Tensor) or logits.dim() not in (1, 2):
+        shown = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise ValueError(f"logits must have shape (batch,), (batch, 1) or (batch, classes), got {shown}")
     logits = _one_logit_as_vector(logits)
     if logits.dim() == 1:
         p = torch.sigmoid(logits)
