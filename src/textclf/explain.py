@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 
 import numpy as np
 import torch
@@ -35,7 +36,7 @@ def classifier_fn(model: nn.Module, tokenize: Tokenizer, vocab: Vocab, device: t
 
     @torch.no_grad()
     def probabilities(texts: list[str]) -> np.ndarray:
-        if isinstance(texts, str) or not isinstance(texts, (list, tuple, np.ndarray)):
+        if isinstance(texts, (str, bytes)) or not isinstance(texts, Iterable):
             raise TypeError(f"the classifier function takes a list of texts, got {type(texts).__name__}: {texts!r:.40}")
         texts = list(texts)
         odd = [t for t in texts if not isinstance(t, str)]
