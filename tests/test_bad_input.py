@@ -528,3 +528,19 @@ def test_data_loader_refuses_a_flag_that_is_not_a_bool():
 def test_explanation_html_refuses_label_names_given_as_one_string():
     with pytest.raises(TypeError, match="label_names must be a list of class names, got str"):
         explain.explanation_html(object(), label=1, label_names="np")
+
+
+def test_embedding_matrix_names_bad_options(vocab):
+    glove = vectors.WordVectors(["the"], np.ones((1, 2), dtype=np.float32))
+    with pytest.raises(TypeError, match="unknown_std must be None or a number"):
+        vectors.embedding_matrix(vocab, glove, unknown_std="1")
+    with pytest.raises(ValueError, match="unknown_std must be None or a number >= 0"):
+        vectors.embedding_matrix(vocab, glove, unknown_std=float("inf"))
+    with pytest.raises(TypeError, match="lowercase_fallback must be True or False"):
+        vectors.embedding_matrix(vocab, glove, lowercase_fallback="no")
+
+
+def test_median_step_seconds_names_a_bad_warmup():
+    model = Mean(2)
+    with pytest.raises(TypeError, match="warmup must be an int"):
+        training.median_step_seconds(model, [], torch.optim.SGD(model.parameters(), 0.1), nn.CrossEntropyLoss(), warmup=0.5)

@@ -12,6 +12,7 @@ import shutil
 import ssl
 import time
 import urllib.error
+import urllib.request
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,6 +24,7 @@ from textclf import data, files, results, settings, text, training
 from textclf.files import CacheWriteError, ChecksumError, DataError, DataUnavailableError, RemoteFile
 
 AG_TEST = "ag_news_csv/test.csv"
+REAL_URLOPEN = urllib.request.urlopen
 IMDB = "imdb/aclImdb_v1_labeled.tar.gz"
 
 
@@ -499,3 +501,22 @@ def test_saving_a_vocabulary_onto_a_directory_says_so_without_blaming_the_cache(
     with pytest.raises(CacheWriteError, match="vocab.json is a directory") as err:
         text.build_vocab([["a"]]).save(tmp_path / "vocab.json")
     assert "TEXTCLF_DATA_DIR" not in str(err.value)
+
+
+def test_corrupted_cached_file_is_replaced_by_a_download_when_no_mirror_has_it(env, tmp_path, monkeypatch):
+    monkeypatch.setattr(files.urllib.request, "urlopen", REAL_URLOPEN)
+    served = tmp_path / "served.csv"
+    served.write_bytes(CONTENT)
+    cached = env.cache / "raw" / "toy" / "data.csv"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(CONTENT.replace(b"hello", b"HELLO"))
+    with pytest.warns(UserWarning, match="replaced by a verified download"):
+        assert files.fetch(toy_remote(CONTENT, url=served.as_uri())).read_bytes() == CONTENT
+
+
+def test_corrupted_cached_file_that_cannot_be_downloaded_says_both(env):
+    cached = env.cache / "raw" / "toy" / "data.csv"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(CONTENT[:-1] + b"!")
+    with pytest.raises(ChecksumError, match=r"the file is corrupted\. No mirror holds a copy to replace it \(downloading one failed: could not download"):
+        files.fetch(toy_remote(CONTENT, url="https://example.org/data.csv"))

@@ -128,17 +128,26 @@ def fetch(remote: RemoteFile, download: bool = True) -> Path:
         raise bad_mirror_files[0] if len(bad_mirror_files) == 1 else DataError(
             "no mirror copy of " + remote.path + " is good: " + "; ".join(map(str, bad_mirror_files)))
     if damage is not None and (not download or remote.url is None):
-        raise ChecksumError(
-            f"{damage} No mirror holds a copy to replace it{'' if remote.url is None else ' (downloading was not allowed)'}: "
-            f"delete it, then put a good copy of {remote.path} in a directory that TEXTCLF_DATA_MIRROR "
-            f"names (it is verified when copied into the cache)."
-        )
+        raise _unrepaired(damage, remote, "downloading was not allowed" if remote.url else "")
     if not download:
         raise DataUnavailableError(_where_to_put(remote))
-    path = _download(remote, target)
+    try:
+        path = _download(remote, target)
+    except DataError as err:
+        if damage is None or isinstance(err, CacheWriteError):
+            raise
+        raise _unrepaired(damage, remote, f"downloading one failed: {err}") from err
     if damage is not None:
         warnings.warn(f"{damage} It was replaced by a verified download of {remote.url}.", stacklevel=2)
     return path
+
+
+def _unrepaired(damage: DataError, remote: RemoteFile, why: str) -> ChecksumError:
+    return ChecksumError(
+        f"{damage} No mirror holds a copy to replace it{f' ({why})' if why else ''}: delete it, then put a "
+        f"good copy of {remote.path} in a directory that TEXTCLF_DATA_MIRROR names (it is verified when "
+        f"copied into the cache)."
+    )
 
 
 def fetch_first(candidates: list[RemoteFile]) -> Path:
@@ -150,11 +159,9 @@ def locate(candidates: list[RemoteFile]) -> tuple[Path, RemoteFile]:
     """Like :func:`fetch_first`, and also say which candidate the returned path holds."""
     if not candidates:
         raise ValueError("no candidate files given")
-    for remote in candidates:
-        try:
-            return fetch(remote, download=False), remote
-        except DataUnavailableError:
-            continue
+    for remote in candidates:  # the first one with a local copy (a bad cached one is re-fetched)
+        if (settings.data_dir() / "raw" / remote.path).is_file() or _mirror_candidates(remote):
+            return fetch(remote), remote
     return fetch(candidates[0]), candidates[0]
 
 
