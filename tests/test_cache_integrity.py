@@ -520,3 +520,12 @@ def test_corrupted_cached_file_that_cannot_be_downloaded_says_both(env):
     cached.write_bytes(CONTENT[:-1] + b"!")
     with pytest.raises(ChecksumError, match=r"the file is corrupted\. No mirror holds a copy to replace it \(downloading one failed: could not download"):
         files.fetch(toy_remote(CONTENT, url="https://example.org/data.csv"))
+
+
+def test_parsed_tables_of_older_parser_versions_are_removed(env):
+    mirror_copy(env, AG_TEST)
+    old = env.cache / "parsed" / "ag_news-test-v1.parquet"
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"an old parser's table")
+    data.load("ag_news", "test")
+    assert parsed_files(env) == [f"ag_news-test-v{data.PARSER_VERSION}.parquet"]

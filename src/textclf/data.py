@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import settings
-from .files import CacheWriteError, DataError, RemoteFile, atomic_write, cache_write_error, locate
+from .files import CacheWriteError, DataError, RemoteFile, atomic_write, cache_write_error, glob_escape, locate
 
 #: Rows per split in quick mode (fewer when a split is smaller).
 QUICK_ROWS = 1000
@@ -261,6 +261,8 @@ def load(name: str, split: str, quick: bool | None = None) -> pd.DataFrame:
                     raise cache_write_error(cache, err) from err
         except CacheWriteError as err:
             warnings.warn(f"the parsed table is not cached, so the next load parses again: {err}", stacklevel=2)
+        else:
+            _remove_other_versions(cache, f"{name}-{split}-v")
         if problem is not None:
             warnings.warn(f"the parsed cache {cache} was not used ({problem}); it was rebuilt", stacklevel=2)
     df.attrs["dataset"], df.attrs["split"] = name, split
@@ -268,6 +270,13 @@ def load(name: str, split: str, quick: bool | None = None) -> pd.DataFrame:
     if settings.quick_mode() if quick is None else quick:
         df = stratified_subset(df, QUICK_ROWS)
     return df
+
+
+def _remove_other_versions(cache: Path, prefix: str) -> None:
+    """Delete parsed tables of other parser versions: they are never read again."""
+    for old in cache.parent.glob(f"{glob_escape(prefix)}*.parquet"):
+        if old != cache and old.name[len(prefix):-len(".parquet")].isdigit():
+            old.unlink(missing_ok=True)
 
 
 def _parse(dataset: DatasetInfo, split: str) -> pd.DataFrame:
