@@ -73,7 +73,7 @@ def test_twitter_sentiment(real_data):
 
 def test_second_load_comes_from_the_parquet_cache(real_data, monkeypatch):
     first = data.load("ag_news", "test")
-    broken = data.DatasetInfo(**{**data.DATASETS["ag_news"].__dict__, "reader": lambda split: pytest.fail("re-parsed")})
+    broken = data.DatasetInfo(**{**data.DATASETS["ag_news"].__dict__, "reader": lambda path, split: pytest.fail("re-parsed")})
     monkeypatch.setitem(data.DATASETS, "ag_news", broken)
     pd.testing.assert_frame_equal(data.load("ag_news", "test"), first)
 

@@ -7,7 +7,7 @@ import torch
 from textclf import files, settings, training
 
 
-@pytest.mark.parametrize("value,quick", [("1", True), ("true", True), ("YES", True), ("0", False), ("", False)])
+@pytest.mark.parametrize("value,quick", [("1", True), ("true", True), ("YES", True), ("0", False), ("", False), ("off", False)])
 def test_quick_mode_reads_the_environment(monkeypatch, value, quick):
     monkeypatch.setenv("TEXTCLF_QUICK", value)
     assert settings.quick_mode() is quick

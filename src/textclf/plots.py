@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
+from .metrics import check_classes
 from .training import History
 
 
 def training_curves(history: History, title: str = ""):
     """Loss and accuracy per epoch, train against validation, with the restored epoch marked."""
+    if not isinstance(history, History):
+        raise TypeError(f"training_curves takes the History that training.fit returns, got {type(history).__name__}")
+    if not history.epochs:
+        raise ValueError("the History holds no epochs to plot")
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str, got {type(title).__name__}")
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.5))
     epochs = history.column("epoch")
     for ax, key in [(loss_ax, "loss"), (acc_ax, "accuracy")]:
@@ -27,6 +34,11 @@ def confusion_matrix(y_true, y_pred, label_names, normalize: bool = False, title
     """A confusion matrix through scikit-plots, with class names on both axes."""
     from scikitplot.api.metrics import plot_confusion_matrix
 
+    y_true, y_pred, label_names = check_classes(y_true, y_pred, label_names)
+    if not isinstance(normalize, bool):
+        raise TypeError(f"normalize must be True or False, got {normalize!r}")
+    if title is not None and not isinstance(title, str):
+        raise TypeError(f"title must be a str or None, got {type(title).__name__}")
     if ax is None:
         _, ax = plt.subplots(figsize=(1.2 * len(label_names) + 2.5, 1.2 * len(label_names) + 1.5))
     plot_confusion_matrix(

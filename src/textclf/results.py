@@ -7,13 +7,32 @@ import math
 import numbers
 import os
 import platform
+import re
 import subprocess
+from collections.abc import Mapping
 from datetime import datetime, timezone
 
+import numpy as np
 import torch
 
 from . import settings, training
-from .files import atomic_write
+from .files import DataError, atomic_write
+
+_STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: Largest integer saved exactly (JSON readers turn larger ones into imprecise floats).
+MAX_INT = 2**53
+
+
+def check_stem(stem: object) -> str:
+    """A plain chapter stem such as ``04_rnn_baseline_imdb``: no directories, no ``..``."""
+    if not isinstance(stem, str):
+        raise TypeError(f"stem must be the chapter's notebook name (str), got {type(stem).__name__}")
+    if not _STEM.match(stem) or ".." in stem or stem.endswith(".json"):
+        raise ValueError(
+            f"stem must be a plain notebook name such as '04_rnn_baseline_imdb' (letters, digits, '_', '-', '.'; "
+            f"no path separators, '..' or .json), got {stem!r}"
+        )
+    return stem
 
 
 def save(stem: str, metrics: dict[str, float], device: torch.device | None = None) -> None:
@@ -22,11 +41,23 @@ def save(stem: str, metrics: dict[str, float], device: torch.device | None = Non
     ``metrics`` is a flat mapping of dotted names to numbers (``"lstm.test_accuracy": 0.87``).
     A quick-mode run writes under ``results/quick/`` so it never overwrites a full run's file.
     """
+    stem = check_stem(stem)
+    if not isinstance(metrics, Mapping):
+        raise TypeError(f"metrics must be a dict of name -> number, got {type(metrics).__name__}")
+    if not metrics:
+        raise ValueError("metrics is empty: a chapter records at least one number")
     for name, value in metrics.items():
         if not isinstance(name, str) or not name:
             raise ValueError(f"metric names are non-empty strings, got {name!r}")
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            raise ValueError(f"metric {name!r} must be a finite number, got {value!r:.60}")
+        if isinstance(value, numbers.Integral):
+            if abs(value) > MAX_INT:
+                raise ValueError(f"metric {name!r} is an integer too large to save exactly (over 2**53: {int(value).bit_length()} bits)")
+        elif not math.isfinite(value):
             raise ValueError(f"metric {name!r} must be a finite number, got {value!r}")
+    if device is not None and not isinstance(device, torch.device):
+        raise TypeError(f"device must be a torch.device (what training.setup returns) or None, got {device!r:.40}")
     quick = settings.quick_mode()
     device = device or training.pick_device()
     record = {
@@ -78,7 +109,15 @@ def summary(record: dict, name: str) -> str:
 
 def load(stem: str) -> dict:
     """Read a chapter's saved results (the full-run file)."""
-    path = settings.results_dir() / f"{stem}.json"
+    path = settings.results_dir() / f"{check_stem(stem)}.json"
     if not path.is_file():
         raise FileNotFoundError(f"no results for {stem!r} at {path}; run the chapter in full mode first")
-    return json.loads(path.read_text())
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise DataError(f"cannot read {path} ({err})") from err
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataError(f"{path} is not a results file: {type(err).__name__}: {err}; run the chapter again") from err
+    if not isinstance(record, dict) or not isinstance(record.get("run"), dict) or not isinstance(record.get("metrics"), dict):
+        raise DataError(f"{path} is not a results file (it lacks 'run' and 'metrics'); run the chapter again")
+    return record

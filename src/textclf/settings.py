@@ -10,8 +10,17 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def quick_mode() -> bool:
-    """True when ``TEXTCLF_QUICK`` is set to 1/true/yes: small data, capped training, for tests."""
-    return os.environ.get("TEXTCLF_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
+    """True when ``TEXTCLF_QUICK`` is set to 1/true/yes: small data, capped training, for tests.
+
+    Unset, empty, 0/false/no/off mean full mode; any other value is an error, so that a typo
+    never starts an hour-long full run by surprise.
+    """
+    value = os.environ.get("TEXTCLF_QUICK", "").strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"", "0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"TEXTCLF_QUICK={os.environ['TEXTCLF_QUICK']!r} is not understood: use 1 (quick mode) or 0 (full mode)")
 
 
 def full_or_quick(full: int, quick: int) -> int:

@@ -9,6 +9,8 @@ several classes (``CrossEntropyLoss``). Batches are ``(ids, lengths, labels)`` f
 from __future__ import annotations
 
 import copy
+import math
+import numbers
 import os
 import platform
 import random
@@ -21,6 +23,7 @@ from torch import nn
 from tqdm import tqdm
 
 from . import settings
+from .text import check_int
 
 #: In quick mode ``fit`` runs at most this many epochs of at most this many batches.
 QUICK_EPOCHS, QUICK_BATCHES = 2, 8
@@ -37,6 +40,11 @@ def setup(seed: int = 0, threads: int | None = None) -> torch.device:
     The flag is per thread and worker threads copy it when they start, so call this first.
     """
     global _started, _seed
+    seed = check_int(seed, "seed", 0)
+    if seed >= 2**32:
+        shown = seed if seed.bit_length() <= 64 else f"a {seed.bit_length()}-bit number"
+        raise ValueError(f"seed must be below 2**32 (NumPy's limit), got {shown}")
+    threads = check_int(threads, "threads", 1, allow_none=True)
     _started, _seed = time.perf_counter(), seed
     random.seed(seed)
     np.random.seed(seed)
@@ -84,6 +92,8 @@ def setup_seed() -> int | None:
 
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"count_parameters takes a torch.nn.Module, got {type(model).__name__}")
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
@@ -94,9 +104,39 @@ def _one_logit_as_vector(logits: torch.Tensor) -> torch.Tensor:
 
 def _loss_and_predictions(logits: torch.Tensor, labels: torch.Tensor, loss_fn: nn.Module):
     """Match logits to labels for the loss and turn them into class predictions."""
+    if not isinstance(logits, torch.Tensor):
+        raise TypeError(f"the model must return a tensor of logits, got {type(logits).__name__}")
+    if not isinstance(labels, torch.Tensor) or labels.dtype == torch.bool or labels.is_floating_point() \
+            or labels.is_complex():
+        shown = labels.dtype if isinstance(labels, torch.Tensor) else type(labels).__name__
+        raise TypeError(f"labels must be an integer tensor of class indices (0, 1, ...), got {shown}")
     logits = _one_logit_as_vector(logits)
+    if logits.dim() not in (1, 2) or logits.shape[0] != labels.shape[0] or labels.dim() != 1:
+        raise ValueError(
+            f"the model returned logits of shape {tuple(logits.shape)} for labels of shape {tuple(labels.shape)}; "
+            f"expected (batch,) or (batch, 1) for a binary task, (batch, classes) for several classes"
+        )
+    if len(labels) and labels.min() < 0:
+        raise ValueError(f"labels must be class indices 0, 1, ..., got {int(labels.min())}")
     if logits.dim() == 1:  # binary: one logit per example, labels 0/1
+        if isinstance(loss_fn, (nn.CrossEntropyLoss, nn.NLLLoss)):
+            raise ValueError(
+                f"a model with one output (binary) needs nn.BCEWithLogitsLoss(), got {type(loss_fn).__name__}; "
+                f"or give the model one output per class"
+            )
+        if len(labels) and labels.max() > 1:
+            raise ValueError(
+                f"a model with one output is a binary classifier and needs labels 0 and 1, got {int(labels.max())}; "
+                f"give the model one output per class (and use CrossEntropyLoss) for more classes"
+            )
         return loss_fn(logits, labels.float()), (logits > 0).long()
+    if isinstance(loss_fn, (nn.BCEWithLogitsLoss, nn.BCELoss)):
+        raise ValueError(
+            f"{type(loss_fn).__name__} takes one output per example, but the model has {logits.shape[1]}; "
+            f"use nn.CrossEntropyLoss() for several classes"
+        )
+    if len(labels) and labels.max() >= logits.shape[1]:
+        raise ValueError(f"label {int(labels.max())} is out of range for a model with {logits.shape[1]} outputs (classes)")
     return loss_fn(logits, labels), logits.argmax(dim=1)
 
 
@@ -104,6 +144,7 @@ def median_step_seconds(model: nn.Module, batches, optimizer: torch.optim.Optimi
                         loss_fn: nn.Module, warmup: int = 1) -> float:
     """Median wall time of one training step (forward, backward, optimizer step) over ``batches``,
     leaving out the first ``warmup`` steps; for speed comparisons on the same batches."""
+    warmup = check_int(warmup, "warmup", 0)
     if len(batches) <= warmup:
         raise ValueError(f"need more than warmup={warmup} batches to time, got {len(batches)}")
     model.train()
@@ -145,6 +186,7 @@ def _batches(loader, limit: int | None, desc: str):
 def run_epoch(model, loader, loss_fn, device, optimizer=None, clip_norm=None, max_batches=None, desc="") -> dict:
     """One pass over ``loader``; trains when an ``optimizer`` is given. Returns loss and accuracy."""
     training = optimizer is not None
+    max_batches = check_int(max_batches, "max_batches", 1, allow_none=True)
     model.train(training)
     total_loss, correct, seen = 0.0, 0, 0
     with torch.set_grad_enabled(training):
@@ -160,11 +202,14 @@ def run_epoch(model, loader, loss_fn, device, optimizer=None, clip_norm=None, ma
             total_loss += loss.item() * len(labels)
             correct += (predicted == labels).sum().item()
             seen += len(labels)
+    if seen == 0:
+        raise ValueError(f"the {'training' if training else 'evaluation'} loader yielded no examples; is its dataset empty?")
     return {"loss": total_loss / seen, "accuracy": correct / seen}
 
 
 def evaluate(model, loader, loss_fn, device, max_batches=None) -> dict:
     """Mean loss and accuracy of ``model`` on ``loader``, without training."""
+    max_batches = check_int(max_batches, "max_batches", 1, allow_none=True)
     if max_batches is None and settings.quick_mode():
         max_batches = QUICK_BATCHES
     return run_epoch(model, loader, loss_fn, device, max_batches=max_batches, desc="evaluate")
@@ -187,8 +232,17 @@ def fit(
     "Best" is the lowest validation loss. ``patience`` stops early after that many epochs
     without improvement. Quick mode caps epochs and batches (see :data:`QUICK_EPOCHS`).
     """
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    epochs = check_int(epochs, "epochs", 1)
+    patience = check_int(patience, "patience", 1, allow_none=True)
+    if clip_norm is not None and (isinstance(clip_norm, bool) or not isinstance(clip_norm, numbers.Real)
+                                  or not math.isfinite(clip_norm) or clip_norm <= 0):
+        raise ValueError(f"clip_norm must be None or a positive finite number, got {clip_norm!r}")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be a loss such as nn.CrossEntropyLoss(), got {type(loss_fn).__name__}")
     max_batches = None
     if settings.quick_mode():
         epochs, max_batches = min(epochs, QUICK_EPOCHS), QUICK_BATCHES
@@ -214,6 +268,12 @@ def fit(
             )
         if patience is not None and epoch - history.best_epoch >= patience:
             break
+    if best_state is None:
+        raise FloatingPointError(
+            f"the validation loss was not a finite number in any of the {len(history.epochs)} epochs "
+            f"({history.column('valid_loss')}): training diverged and no epoch can be restored; "
+            f"the model keeps its last weights. Try a lower learning rate or clip_norm."
+        )
     model.load_state_dict(best_state)
     if verbose:
         print(f"restored epoch {history.best_epoch} (lowest validation loss)")
@@ -232,11 +292,16 @@ def predict(model: nn.Module, loader, device: torch.device) -> tuple[np.ndarray,
         logits = model(ids.to(device), lengths)
         probabilities.append(logits_to_probabilities(logits).cpu())
         labels.append(y)
+    if not probabilities:
+        raise ValueError("predict: the loader yielded no batches; is its dataset empty?")
     return torch.cat(probabilities).numpy(), torch.cat(labels).numpy()
 
 
 def logits_to_probabilities(logits: torch.Tensor) -> torch.Tensor:
     """Softmax over classes; a single binary logit becomes two columns ``[1 - p, p]``."""
+    if not isinstance(logits, torch.Tensor) or logits.dim() not in (1, 2):
+        shown = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
+        raise ValueError(f"logits must have shape (batch,), (batch, 1) or (batch, classes), got {shown}")
     logits = _one_logit_as_vector(logits)
     if logits.dim() == 1:
         p = torch.sigmoid(logits)

