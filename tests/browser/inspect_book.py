@@ -281,6 +281,9 @@ def _inspect_page(browser, root: Path, base: str, rel: str, label: str, width: i
     record["primary_toggle"] = _toggle(page, ".primary-toggle", ".bd-sidebar-primary")
     record["secondary_toggle"] = _toggle(page, ".secondary-toggle", ".bd-sidebar-secondary, .bd-toc, .page-toc")
     record["dropdowns"] = _dropdowns(page)
+    # axe-core fetches the style sheets itself (and asks for one at a wrong path): what a
+    # reader's browser did is recorded before it runs.
+    record["errors"], record["failed_requests"] = list(errors), list(failed)
     record["axe"] = _axe(page) if axe else None
     context.close()
     return record
