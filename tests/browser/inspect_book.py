@@ -35,7 +35,10 @@ HEIGHT = {"desktop": 900, "phone": 844}
 # Pages Sphinx writes for its own machinery rather than for reading.
 NOT_READING_PAGES = {"genindex.html", "search.html", "py-modindex.html"}
 # Where a code block or table would scroll sideways.
-SCROLLERS = "div.highlight pre, div.cell_output pre, div.output pre, table, .pst-scrollable-table-container"
+SCROLLERS = (
+    "div.highlight pre, div.cell_output pre, div.output pre, table, .pst-scrollable-table-container, "
+    "div.cell_output .output.text_html"
+)
 
 
 def find_chromium() -> str | None:
