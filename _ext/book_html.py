@@ -27,9 +27,10 @@ def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
     context["script_files"] = kept
 
 
-def _default_mode(app, config):
-    """Without a default mode the theme logs 'Got invalid theme mode' on a first visit."""
-    config.html_theme_options.setdefault("default_mode", "auto")
+def _default_mode(app, pagename, templatename, context, doctree):
+    """Without a default mode the theme logs "Got invalid theme mode" on a first visit."""
+    if not context.get("default_mode"):
+        context["default_mode"] = "auto"
 
 
 def _drop_fontawesome_script(app, exception):
@@ -43,7 +44,7 @@ def _drop_fontawesome_script(app, exception):
 
 
 def setup(app):
-    app.connect("config-inited", _default_mode)
+    app.connect("html-page-context", _default_mode)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     app.connect("build-finished", _drop_fontawesome_script)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
