@@ -1,20 +1,21 @@
 # The book's two commands: `make book` (build the HTML) and `make test` (everything CI checks).
-# Both create .venv and install the pinned stack on first use.
+# Both create .venv and install the locked stack (requirements.lock) on first use.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 COMPAT := .venv-compat
+LOCKER := .venv-lock
 # Offline data: use the datasets mirror beside the checkout when there is one.
 export TEXTCLF_DATA_MIRROR ?= $(abspath $(wildcard ../shared/datasets))
 
-.PHONY: book test unit notebooks compat clean
+.PHONY: book test unit notebooks browser results lock compat clean
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet torch==2.13.0   # the CPU wheel; first, so nothing pulls a CUDA build
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
@@ -28,7 +29,24 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	TEXTCLF_QUICK=1 $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax chapters
 
-test: unit notebooks book
+# The built book in Debian's chromium at phone and desktop width (installs chromium when missing).
+browser: $(STAMP)
+	$(BIN)/python -m pytest -q -s --noconftest -p no:cacheprovider tests/browser
+
+test: unit notebooks book browser
+
+# The results page (chapters/results.md) from results/*.json; tests/test_results_page.py fails when it is stale.
+results: $(STAMP)
+	$(BIN)/python tools/results_page.py
+
+# Re-resolve requirements.txt into requirements.lock against PyPI (keeps existing pins; add
+# UPGRADE=--upgrade to move every package to its newest allowed version).
+lock:
+	$(PYTHON) -m venv $(LOCKER)
+	$(LOCKER)/bin/pip install --quiet uv==0.13.9
+	$(LOCKER)/bin/uv pip compile requirements.txt $(UPGRADE) --excludes requirements-excludes.txt \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--custom-compile-command "make lock" -o requirements.lock
 
 # torchtext works only with torch 2.3: check our tokenizer and vocabulary against it in a venv of its own.
 $(COMPAT)/.installed: Makefile

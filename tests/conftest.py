@@ -11,7 +11,8 @@ import pytest
 matplotlib.use("Agg")
 
 # tests/compat needs torch 2.3 + torchtext in their own environment: `make compat` runs it.
-collect_ignore = ["compat"]
+# tests/browser needs the built book: `make browser` runs it after `make book`.
+collect_ignore = ["compat", "browser"]
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,37 @@ def toc_files() -> list[str]:
 
 
 def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
-    assert [f"chapters/{p.stem}" for p in CHAPTERS] == toc_files()
+    notebooks = [f for f in toc_files() if (ROOT / f"{f}.ipynb").is_file()]
+    assert [f"chapters/{p.stem}" for p in CHAPTERS] == notebooks
+    assert [f for f in toc_files() if f not in notebooks and not (ROOT / f"{f}.md").is_file()] == []
+
+
+CODE_LINE_LIMIT = 88  # what fits a desktop column without scrolling sideways
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_code_lines_fit_the_column(path):
+    long = [line for cell in json.loads(path.read_text())["cells"] if cell["cell_type"] == "code"
+            for line in "".join(cell["source"]).splitlines() if len(line) > CODE_LINE_LIMIT]
+    assert long == [], f"{len(long)} code lines longer than {CODE_LINE_LIMIT} characters"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_nbval_markers_are_cell_tags_not_visible_comments(path):
+    cells = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+    assert [c["source"][0] for c in cells if "NBVAL_" in "".join(c["source"])] == []
+    known = {"nbval-check-output", "nbval-ignore-output", "nbval-skip", "raises-exception",
+             "remove-input", "remove-output", "remove-cell", "hide-input", "hide-output", "hide-cell"}
+    assert {t for c in cells for t in c.get("metadata", {}).get("tags", [])} <= known
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_plot_says_what_it_shows(path):
+    """A plot's alt text (cell metadata mystnb.image.alt) is a sentence, not a file name."""
+    for cell in json.loads(path.read_text())["cells"]:
+        if any("image/png" in o.get("data", {}) for o in cell.get("outputs", [])):
+            alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", "")
+            assert len(alt.split()) >= 8, f"plot without alt text: {''.join(cell['source'])[:80]!r}"
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
