@@ -9,7 +9,7 @@ COMPAT := .venv-compat
 # Offline data: use the datasets mirror beside the checkout when there is one.
 export TEXTCLF_DATA_MIRROR ?= $(abspath $(wildcard ../shared/datasets))
 
-.PHONY: book test unit notebooks compat clean
+.PHONY: book test unit notebooks assignments compat clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	TEXTCLF_QUICK=1 $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax chapters
 
+# The classroom assignments (otter-grader): dist/<name>/student/ to hand out, dist/<name>/autograder/
+# with autograder.zip to grade with `otter run`. `make unit` grades them in quick mode.
+assignments: $(STAMP)
+	$(BIN)/python assignments/build.py
+
 test: unit notebooks book
 
 # torchtext works only with torch 2.3: check our tokenizer and vocabulary against it in a venv of its own.
@@ -41,4 +46,4 @@ compat: $(COMPAT)/.installed
 	$(COMPAT)/bin/python -m pytest -q -s --noconftest -p no:cacheprovider -W "ignore::UserWarning" tests/compat
 
 clean:
-	rm -rf _build
+	rm -rf _build dist
