@@ -16,8 +16,13 @@ def toc_files() -> list[str]:
     return [entry["file"] for entry in toc["chapters"]]
 
 
+#: Pages of the book that are not chapters (no notebook, no results file).
+PAGES = ["for_teachers"]
+
+
 def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
-    assert [f"chapters/{p.stem}" for p in CHAPTERS] == toc_files()
+    assert [f"chapters/{p.stem}" for p in CHAPTERS] + PAGES == toc_files()
+    assert all((ROOT / f"{page}.md").is_file() for page in PAGES)
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
