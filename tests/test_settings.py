@@ -44,3 +44,12 @@ def test_logits_to_probabilities():
     assert torch.allclose(binary, torch.tensor([[0.5, 0.5], [0.0, 1.0]]))
     multi = training.logits_to_probabilities(torch.zeros(2, 4))
     assert torch.allclose(multi, torch.full((2, 4), 0.25))
+
+
+def test_full_or_quick_picks_by_mode_and_checks_its_arguments(monkeypatch):
+    monkeypatch.delenv("TEXTCLF_QUICK", raising=False)
+    assert settings.full_or_quick(5000, 100) == 5000
+    monkeypatch.setenv("TEXTCLF_QUICK", "1")
+    assert settings.full_or_quick(5000, 100) == 100
+    with pytest.raises(ValueError, match="quick must be a positive int"):
+        settings.full_or_quick(5000, 0)

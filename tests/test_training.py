@@ -99,3 +99,24 @@ def test_predict_returns_probabilities_and_labels():
         probabilities, labels = training.predict(MeanEmbeddingClassifier(6, classes), valid, torch.device("cpu"))
         assert probabilities.shape == (100, max(2, classes)) and labels.shape == (100,)
         assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_median_step_seconds_times_real_steps_and_needs_enough_batches():
+    torch.manual_seed(0)
+
+    class Tiny(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding, self.head = nn.Embedding(10, 4), nn.Linear(4, 1)
+
+        def forward(self, ids, lengths):
+            return self.head(self.embedding(ids).mean(dim=1))       # (batch, 1)
+
+    model = Tiny()
+    batch = text.collate([(torch.tensor([2, 3]), torch.tensor(1)), (torch.tensor([4]), torch.tensor(0))])
+    before = model.head.weight.detach().clone()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    seconds = training.median_step_seconds(model, [batch] * 3, optimizer, nn.BCEWithLogitsLoss())
+    assert 0 < seconds < 1 and not torch.equal(before, model.head.weight)
+    with pytest.raises(ValueError, match="more than warmup=1"):
+        training.median_step_seconds(model, [batch], optimizer, nn.BCEWithLogitsLoss())

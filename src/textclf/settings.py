@@ -14,6 +14,15 @@ def quick_mode() -> bool:
     return os.environ.get("TEXTCLF_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
 
 
+def full_or_quick(full: int, quick: int) -> int:
+    """``full`` in a real run, ``quick`` in quick mode: for sample sizes and repetitions that set a
+    chapter's cost but not what it teaches (LIME samples, reviews explained, timed batches)."""
+    for name, value in (("full", full), ("quick", quick)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return quick if quick_mode() else full
+
+
 def data_dir() -> Path:
     """The data cache: ``TEXTCLF_DATA_DIR`` if set, else ``data/`` at the project root."""
     configured = os.environ.get("TEXTCLF_DATA_DIR")

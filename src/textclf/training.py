@@ -100,6 +100,24 @@ def _loss_and_predictions(logits: torch.Tensor, labels: torch.Tensor, loss_fn: n
     return loss_fn(logits, labels), logits.argmax(dim=1)
 
 
+def median_step_seconds(model: nn.Module, batches, optimizer: torch.optim.Optimizer,
+                        loss_fn: nn.Module, warmup: int = 1) -> float:
+    """Median wall time of one training step (forward, backward, optimizer step) over ``batches``,
+    leaving out the first ``warmup`` steps; for speed comparisons on the same batches."""
+    if len(batches) <= warmup:
+        raise ValueError(f"need more than warmup={warmup} batches to time, got {len(batches)}")
+    model.train()
+    times = []
+    for ids, lengths, labels in batches:
+        start = time.perf_counter()
+        loss, _ = _loss_and_predictions(model(ids, lengths), labels, loss_fn)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times[warmup:]))
+
+
 @dataclass
 class History:
     """Per-epoch numbers of a :func:`fit` run, and which epoch was restored."""

@@ -89,15 +89,22 @@ class Coverage:
         return f"Coverage({self.found:,} of {self.total:,} tokens = {self.fraction:.1%}; missing e.g. {self.missing_examples[:8]})"
 
 
-def embedding_matrix(vocab: Vocab, pretrained: WordVectors, seed: int = 0) -> tuple[torch.Tensor, Coverage]:
-    """A ``(len(vocab), dim)`` weight matrix: the pre-trained vector where a token (or its lower-case
-    form) has one, small random values where not, zeros for ``<pad>``. Specials are not counted."""
+def embedding_matrix(vocab: Vocab, pretrained: WordVectors, seed: int = 0, lowercase_fallback: bool = True,
+                     unknown_std: float | None = None) -> tuple[torch.Tensor, Coverage]:
+    """A ``(len(vocab), dim)`` weight matrix: the pre-trained vector where a token (or, with
+    ``lowercase_fallback``, its lower-case form) has one, random normal values where not (standard
+    deviation ``unknown_std``, by default that of the pre-trained vectors), zeros for ``<pad>``.
+    Specials are not counted. ``lowercase_fallback=False, unknown_std=1.0`` is torchtext's way."""
+    if unknown_std is not None and not unknown_std >= 0:
+        raise ValueError(f"unknown_std must be None or a number >= 0, got {unknown_std!r}")
     generator = np.random.default_rng(seed)
-    scale = float(pretrained.vectors.std())
+    scale = float(pretrained.vectors.std()) if unknown_std is None else float(unknown_std)
     weights = generator.normal(0.0, scale, size=(len(vocab), pretrained.dim)).astype(np.float32)
     found, missing = 0, []
     for i, token in enumerate(vocab.itos[2:], start=2):
-        row = pretrained.index.get(token, pretrained.index.get(token.lower()))
+        row = pretrained.index.get(token)
+        if row is None and lowercase_fallback:
+            row = pretrained.index.get(token.lower())
         if row is None:
             missing.append(token)
         else:
