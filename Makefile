@@ -10,7 +10,7 @@ LOCKER := .venv-lock
 # Offline data: use the datasets mirror beside the checkout when there is one.
 export TEXTCLF_DATA_MIRROR ?= $(abspath $(wildcard ../shared/datasets))
 
-.PHONY: book test unit notebooks browser results lock compat clean
+.PHONY: book test unit notebooks browser results lock assignments compat clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ lock:
 		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 		--custom-compile-command "make lock" -o requirements.lock
 
+# The classroom assignments (otter-grader): dist/<name>/student/ to hand out, dist/<name>/autograder/
+# with autograder.zip to grade with `otter run`. `make unit` grades them in quick mode.
+assignments: $(STAMP)
+	$(BIN)/python assignments/build.py
+
+
 # torchtext works only with torch 2.3: check our tokenizer and vocabulary against it in a venv of its own.
 $(COMPAT)/.installed: Makefile
 	$(PYTHON) -m venv $(COMPAT)
@@ -59,4 +65,4 @@ compat: $(COMPAT)/.installed
 	$(COMPAT)/bin/python -m pytest -q -s --noconftest -p no:cacheprovider -W "ignore::UserWarning" tests/compat
 
 clean:
-	rm -rf _build
+	rm -rf _build dist
