@@ -11,3 +11,11 @@ document.addEventListener("DOMContentLoaded", () => {
   markScrollable();
   window.addEventListener("resize", markScrollable);
 });
+
+// docutils marks the bibliography role="list" without list items: a screen reader would announce
+// an empty list (axe-core: aria-required-children). Its entries read fine as plain blocks.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const el of document.querySelectorAll('.citation-list[role="list"]')) {
+    el.removeAttribute("role");
+  }
+});
