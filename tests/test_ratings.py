@@ -23,7 +23,7 @@ def test_nearest_star_rounds_and_clips():
 
 def test_scores_round_for_classes_and_keep_real_values_for_errors():
     got = ratings.scores([5, 4, 1, 3], [4.6, 4.4, 2.0, 3.0])
-    assert got["accuracy"] == 0.5                       # 4.6 -> 5 and 3.0 -> 3 are right
+    assert got["accuracy"] == 0.75  # 4.6 -> 5, 4.4 -> 4 and 3.0 -> 3 are right; 2.0 is not
     assert got["mae"] == pytest.approx((0.4 + 0.4 + 1.0 + 0.0) / 4)
     assert got["rmse"] == pytest.approx(np.sqrt((0.16 + 0.16 + 1.0) / 4))
     assert 0.0 < got["macro_f1"] < 1.0
@@ -53,7 +53,7 @@ def test_unknown_head_is_refused():
 class _BagOfWords(nn.Module):
     def __init__(self, vocab_size, outputs):
         super().__init__()
-        self.embedding = nn.EmbeddingBag(vocab_size, outputs, mode="mean")
+        self.embedding = nn.EmbeddingBag(vocab_size, outputs, mode="mean", padding_idx=0)
         self.outputs = outputs
 
     def forward(self, ids, lengths):
