@@ -1,0 +1,199 @@
+"""Star ratings as ordered labels: decode a model's output into stars, score it, train for it.
+
+A rating model has one of two heads. ``"classes"``: five logits, trained with cross-entropy; its
+class probabilities give both the most likely star (arg-max) and the expected rating (their
+mean). ``"regression"``: one number, the rating itself, trained with mean squared error. Labels in
+the loaders are the dataset's ``0..4``; stars are ``label + 1``.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+
+import numpy as np
+import torch
+from sklearn.metrics import f1_score
+from torch import nn
+
+from . import settings, training
+
+#: The rating scale: 1 to 5 stars.
+STARS = np.arange(1, 6)
+HEADS = ("classes", "regression")
+
+
+def _check_head(head: str) -> str:
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, got {head!r}")
+    return head
+
+
+def _stars(values, name: str) -> np.ndarray:
+    values = np.asarray(values, dtype=float)
+    if values.ndim != 1 or len(values) == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of ratings, got shape {values.shape}")
+    return values
+
+
+def expected_rating(probabilities) -> np.ndarray:
+    """The mean star under each row of class probabilities: ``(n, 5) -> (n,)``."""
+    probabilities = np.asarray(probabilities, dtype=float)
+    if probabilities.ndim != 2 or probabilities.shape[1] != len(STARS):
+        raise ValueError(f"need probabilities of shape (n, {len(STARS)}), got {probabilities.shape}")
+    if not np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4):
+        raise ValueError("each row of probabilities must sum to 1 (apply a softmax first)")
+    return probabilities @ STARS
+
+
+def nearest_star(values) -> np.ndarray:
+    """Real-valued ratings rounded to the nearest star and kept within 1..5 (ints)."""
+    return np.clip(np.rint(_stars(values, "values")), STARS[0], STARS[-1]).astype(int)
+
+
+def scores(true_stars, predicted) -> dict[str, float]:
+    """Accuracy and macro-F1 of the nearest star; RMSE and mean absolute error of ``predicted``.
+
+    ``predicted`` may be whole stars (an arg-max) or real values (an expected rating, a
+    regression output): the error measures take it as it is, the class measures round it.
+    """
+    true_stars, predicted = _stars(true_stars, "true_stars"), _stars(predicted, "predicted")
+    if true_stars.shape != predicted.shape:
+        raise ValueError(f"{len(true_stars)} true ratings but {len(predicted)} predictions")
+    stars = nearest_star(predicted)
+    errors = predicted - true_stars
+    return {
+        "accuracy": float(np.mean(stars == true_stars)),
+        "rmse": float(np.sqrt(np.mean(errors**2))),
+        "mae": float(np.mean(np.abs(errors))),
+        "macro_f1": float(f1_score(true_stars.astype(int), stars, labels=STARS, average="macro",
+                                   zero_division=0)),
+    }
+
+
+def batch_averaged_rmse(true_stars, predicted, batch_size: int) -> float:
+    """The RMSE of each consecutive batch, averaged with the batch sizes as weights.
+
+    This is *not* the RMSE of all predictions: a square root of a mean is at least the mean of
+    square roots, so the average is lower whenever the batches' errors differ, and it is the
+    RMSE only when everything fits in one batch.
+    """
+    true_stars, predicted = _stars(true_stars, "true_stars"), _stars(predicted, "predicted")
+    if true_stars.shape != predicted.shape:
+        raise ValueError(f"{len(true_stars)} true ratings but {len(predicted)} predictions")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    total = 0.0
+    for start in range(0, len(true_stars), batch_size):
+        errors = predicted[start : start + batch_size] - true_stars[start : start + batch_size]
+        total += np.sqrt(np.mean(errors**2)) * len(errors)
+    return float(total / len(true_stars))
+
+
+def loss_function(head: str) -> nn.Module:
+    """Cross-entropy for the five-class head, mean squared error for the regression head."""
+    return nn.CrossEntropyLoss() if _check_head(head) == "classes" else nn.MSELoss()
+
+
+def _loss(outputs: torch.Tensor, labels: torch.Tensor, head: str, loss_fn: nn.Module) -> torch.Tensor:
+    if head == "classes":
+        return loss_fn(outputs, labels)                    # outputs (batch, 5), labels 0..4
+    return loss_fn(outputs.reshape(-1), labels.float() + 1)  # outputs (batch,) in stars
+
+
+@torch.no_grad()
+def predict(model: nn.Module, loader, device: torch.device, head: str, max_batches: int | None = None):
+    """Outputs of ``model`` for every batch of ``loader``, decoded to stars.
+
+    Returns ``(true_stars, argmax_stars, expected, probabilities)``. For the regression head,
+    ``argmax_stars`` is the nearest star, ``expected`` the predicted rating itself and
+    ``probabilities`` is None.
+    """
+    _check_head(head)
+    model.eval().to(device)
+    outputs, labels = [], []
+    for i, (ids, lengths, y) in enumerate(loader):
+        if max_batches is not None and i >= max_batches:
+            break
+        outputs.append(model(ids.to(device), lengths).cpu())
+        labels.append(y)
+    outputs, true_stars = torch.cat(outputs), torch.cat(labels).numpy() + 1
+    if head == "classes":
+        probabilities = torch.softmax(outputs, dim=1).numpy()
+        return true_stars, probabilities.argmax(axis=1) + 1, expected_rating(probabilities), probabilities
+    rating = outputs.reshape(-1).numpy().astype(float)
+    return true_stars, nearest_star(rating), rating, None
+
+
+def fit(
+    model: nn.Module,
+    train_loader,
+    valid_loader,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
+    epochs: int,
+    head: str,
+    patience: int | None = None,
+    clip_norm: float | None = None,
+    verbose: bool = True,
+) -> training.History:
+    """Train a rating model; after each epoch score it on validation; restore the best epoch.
+
+    "Best" is the lowest validation loss (cross-entropy or squared error, the quantity trained).
+    Each epoch records the validation accuracy of the arg-max (nearest) star and the RMSE of the
+    expected (predicted) rating. Quick mode caps epochs and batches like :func:`training.fit`.
+    """
+    _check_head(head)
+    if epochs < 1:
+        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    max_batches = None
+    if settings.quick_mode():
+        epochs, max_batches = min(epochs, training.QUICK_EPOCHS), training.QUICK_BATCHES
+    loss_fn = loss_function(head)
+    model.to(device)
+    history, best_state, best_loss = training.History(), None, float("inf")
+    for epoch in range(1, epochs + 1):
+        model.train()
+        start, total, seen = time.perf_counter(), 0.0, 0
+        for i, (ids, lengths, labels) in enumerate(train_loader):
+            if max_batches is not None and i >= max_batches:
+                break
+            loss = _loss(model(ids.to(device), lengths), labels.to(device), head, loss_fn)
+            optimizer.zero_grad()
+            loss.backward()
+            if clip_norm is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+            optimizer.step()
+            total, seen = total + loss.item() * len(labels), seen + len(labels)
+        seconds = time.perf_counter() - start
+        true_stars, argmax, expected, probabilities = predict(model, valid_loader, device, head, max_batches)
+        if head == "classes":
+            picked = probabilities[np.arange(len(true_stars)), true_stars - 1]
+            valid_loss = float(np.mean(-np.log(np.maximum(picked, 1e-12))))
+        else:
+            valid_loss = float(np.mean((expected - true_stars) ** 2))
+        row = {"epoch": epoch, "train_loss": total / seen, "valid_loss": valid_loss,
+               "valid_accuracy": float(np.mean(argmax == true_stars)),
+               "valid_rmse": float(np.sqrt(np.mean((expected - true_stars) ** 2))), "seconds": seconds}
+        history.epochs.append(row)
+        improved = valid_loss < best_loss
+        if improved:
+            best_loss, history.best_epoch = valid_loss, epoch
+            best_state = copy.deepcopy(model.state_dict())
+        if verbose:
+            print(f"epoch {epoch:2d} | train loss {row['train_loss']:.4f} | valid loss {valid_loss:.4f}"
+                  f" acc {row['valid_accuracy']:.2%} rmse {row['valid_rmse']:.4f} | {seconds:.1f} s"
+                  + (" *" if improved else ""))
+        if patience is not None and epoch - history.best_epoch >= patience:
+            break
+    model.load_state_dict(best_state)
+    if verbose:
+        print(f"restored epoch {history.best_epoch} (lowest validation loss)")
+    return history
+
+
+def epochs_to_run(epochs: int) -> int:
+    """``epochs``, or at most :data:`training.QUICK_EPOCHS` in quick mode (for hand-written loops)."""
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    return min(epochs, training.QUICK_EPOCHS) if settings.quick_mode() else epochs
