@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import gzip
 import hashlib
+import json
 import http.client
 import os
 import re
@@ -180,6 +181,17 @@ def verify(path: Path, remote: RemoteFile) -> Path:
     if actual != expected:
         raise ChecksumError(f"cached {path}: {algorithm} is {actual}, expected {expected}: the file is corrupted.")
     return path
+
+
+def read_json(path: Path, what: str, remedy: str = ""):
+    """Parse the JSON file ``path``; an unreadable or malformed file raises a DataError that names
+    the file, says it should have been ``what`` and, with ``remedy``, what to do."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as err:
+        raise DataError(f"cannot read {what} {path} ({err})") from err
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise DataError(f"{path} is not {what} ({type(err).__name__}: {err}){remedy}") from err
 
 
 def file_checksum(path: Path, algorithm: str = "sha256") -> str:

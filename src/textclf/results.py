@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from . import settings, training
-from .files import DataError, atomic_write
+from .files import DataError, atomic_write, read_json
 
 _STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: Largest integer saved exactly (JSON readers turn larger ones into imprecise floats).
@@ -112,12 +112,7 @@ def load(stem: str) -> dict:
     path = settings.results_dir() / f"{check_stem(stem)}.json"
     if not path.is_file():
         raise FileNotFoundError(f"no results for {stem!r} at {path}; run the chapter in full mode first")
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as err:
-        raise DataError(f"cannot read {path} ({err})") from err
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise DataError(f"{path} is not a results file: {type(err).__name__}: {err}; run the chapter again") from err
+    record = read_json(path, "a results file", "; run the chapter again")
     if not isinstance(record, dict) or not isinstance(record.get("run"), dict) or not isinstance(record.get("metrics"), dict):
         raise DataError(f"{path} is not a results file (it lacks 'run' and 'metrics'); run the chapter again")
     return record

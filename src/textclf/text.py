@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .files import DataError, atomic_write
+from .files import DataError, atomic_write, read_json
 
 PAD, UNK = "<pad>", "<unk>"
 
@@ -174,12 +174,7 @@ class Vocab:
     def load(cls, path: str | Path) -> Vocab:
         """Read a vocabulary written by :meth:`save`."""
         path = Path(path)
-        try:
-            tokens = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as err:
-            raise DataError(f"cannot read the vocabulary file {path} ({err})") from err
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise DataError(f"{path} is not a vocabulary written by Vocab.save ({type(err).__name__}: {err})") from err
+        tokens = read_json(path, "a vocabulary written by Vocab.save")
         if not isinstance(tokens, list):
             raise DataError(f"{path} is not a vocabulary written by Vocab.save (it holds a {type(tokens).__name__}, not a list)")
         try:
