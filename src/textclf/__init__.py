@@ -2,7 +2,8 @@
 
 Modules: ``data`` (datasets), ``files`` (checksummed fetching), ``vectors`` (pre-trained
 embeddings), ``text`` (tokenizers, vocabulary, batching), ``training``, ``metrics``, ``plots``,
-``explain`` (LIME), ``models`` (shared model pieces), ``leakage`` (grouped splits, near-duplicates)
+``explain`` (LIME), ``models`` (shared model pieces),
+``probes`` (gradients reaching each step), ``leakage`` (grouped splits, near-duplicates)
 and ``results`` (each chapter's recorded numbers).
 """
 

@@ -140,3 +140,62 @@ class BiLSTMClassifier(nn.Module):
         # forward ends at each row's last token, backward at its first: (batch, 2 * hidden)
         final = torch.cat([last_real_step(forward, lengths), backward[:, 0]], dim=1)
         return output, final
+
+
+CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+
+
+class RecurrentClassifier(nn.Module):
+    """Embedding, an ``nn.RNN``/``nn.GRU``/``nn.LSTM`` and a linear head on the state after each
+    row's last real token: the plain recurrent classifier that chapters 2 and 5 both build.
+
+    One direction reads the padded batch and takes the output at the last real step (exact and
+    fast on a CPU); a bidirectional layer is packed, so that both final states are real ones.
+    """
+
+    def __init__(self, vocab_size: int, embed_dim: int = 100, hidden_dim: int = 100,
+                 num_classes: int = 1, cell: str = "rnn", num_layers: int = 1,
+                 bidirectional: bool = False, dropout: float = 0.0, pad_idx: int = 0):
+        super().__init__()
+        for name, value in [("vocab_size", vocab_size), ("embed_dim", embed_dim),
+                            ("hidden_dim", hidden_dim), ("num_classes", num_classes),
+                            ("num_layers", num_layers)]:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {tuple(CELLS)}, got {cell!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_idx)
+        self.rnn = CELLS[cell](embed_dim, hidden_dim, num_layers=num_layers, batch_first=True,
+                               bidirectional=bidirectional)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear((2 if bidirectional else 1) * hidden_dim, num_classes)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        lengths = lengths.cpu()
+        ids = ids[:, : int(lengths.max())]                 # (batch, longest): no all-padding column
+        x = self.embedding(ids)                            # (batch, longest, embed_dim)
+        if self.rnn.bidirectional:
+            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            _, state = self.rnn(packed)                    # h_n: (layers * 2, batch, hidden)
+            h_n = state[0] if isinstance(state, tuple) else state
+            final = torch.cat([h_n[-2], h_n[-1]], dim=1)   # (batch, 2 * hidden)
+        else:
+            output, _ = self.rnn(x)                        # (batch, longest, hidden): top layer
+            final = last_real_step(output, lengths)        # (batch, hidden)
+        return self.head(self.dropout(final))              # (batch, num_classes)
+
+
+def uniform_embeddings(model: nn.Module, scale: float) -> nn.Module:
+    """Redraw every ``nn.Embedding`` of ``model`` from U(-scale, scale), its padding row kept at
+    zero: small starting vectors instead of PyTorch's N(0, 1). Returns ``model``."""
+    if not scale > 0:
+        raise ValueError(f"scale must be a positive number, got {scale!r}")
+    for module in model.modules():
+        if isinstance(module, nn.Embedding):
+            nn.init.uniform_(module.weight, -scale, scale)
+            if module.padding_idx is not None:
+                with torch.no_grad():
+                    module.weight[module.padding_idx] = 0.0
+    return model
