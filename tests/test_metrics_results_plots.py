@@ -33,7 +33,8 @@ def test_save_writes_run_and_metrics(results_dir, monkeypatch, capsys):
     record = json.loads((results_dir / "99_demo.json").read_text())
     assert record["metrics"] == {"lstm.test_accuracy": 0.875, "lstm.parameters": 1234}
     assert record["run"]["mode"] == "full" and record["run"]["device"].startswith("cpu")
-    assert set(record["run"]) >= {"torch", "wall_seconds", "date", "threads", "commit", "load_average"}
+    assert set(record["run"]) >= {"torch", "wall_seconds", "date", "threads", "commit", "load_average",
+                                  "load_average_at_start"}
     assert record["run"]["seed"] == 0 and record["run"]["threads"] >= 1
     assert results.load("99_demo") == record
     printed = capsys.readouterr().out

@@ -69,6 +69,7 @@ def save(stem: str, metrics: dict[str, float], device: torch.device | None = Non
             "wall_seconds": round(training.seconds_since_setup(), 1),
             "threads": torch.get_num_threads(),
             "seed": training.setup_seed(),
+            "load_average_at_start": training.setup_load(),
             "load_average": [round(x, 2) for x in os.getloadavg()],
             "commit": _commit(),
             "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"),
@@ -100,7 +101,8 @@ def summary(record: dict, name: str) -> str:
     width = max(len(k) for k in record["metrics"])
     lines = [f"{name} ({run['mode']} run, {run['device']}, torch {run['torch']}, "
              f"{run.get('threads', '?')} threads, seed {run.get('seed', '?')}, "
-             f"{run['wall_seconds'] / 60:.1f} min, {run['date']})"]
+             f"{run['wall_seconds'] / 60:.1f} min, {run['date']}, commit {run.get('commit', '?')}, "
+             f"load at start {run.get('load_average_at_start', '?')})"]
     for key, value in record["metrics"].items():
         shown = f"{value:,}" if isinstance(value, int) else f"{value:.4g}"
         lines.append(f"  {key:<{width}}  {shown}")

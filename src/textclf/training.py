@@ -30,6 +30,7 @@ QUICK_EPOCHS, QUICK_BATCHES = 2, 8
 
 _started: float | None = None
 _seed: int | None = None
+_load_at_start: float | None = None
 
 
 def setup(seed: int = 0, threads: int | None = None) -> torch.device:
@@ -39,13 +40,14 @@ def setup(seed: int = 0, threads: int | None = None) -> torch.device:
     this book's CPU it made training steps of a fresh LSTM 4 to 9 times faster (chapter 3).
     The flag is per thread and worker threads copy it when they start, so call this first.
     """
-    global _started, _seed
+    global _started, _seed, _load_at_start
     seed = check_int(seed, "seed", 0)
     if seed >= 2**32:
         shown = seed if seed.bit_length() <= 64 else f"a {seed.bit_length()}-bit number"
         raise ValueError(f"seed must be below 2**32 (NumPy's limit), got {shown}")
     threads = check_int(threads, "threads", 1, allow_none=True)
     _started, _seed = time.perf_counter(), seed
+    _load_at_start = round(os.getloadavg()[0], 2)  # how busy the machine was when the run began
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -88,6 +90,11 @@ def seconds_since_setup() -> float:
 def setup_seed() -> int | None:
     """The seed given to :func:`setup` (None before it ran)."""
     return _seed
+
+
+def setup_load() -> float | None:
+    """The 1-minute load average when :func:`setup` ran (None before it ran)."""
+    return _load_at_start
 
 
 def count_parameters(model: nn.Module) -> int:
