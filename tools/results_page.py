@@ -42,8 +42,16 @@ HEADLINES: dict[str, list[tuple[str, str]]] = {
         ("coverage.test_tokens_at_25k", "share of test tokens the vocabulary covers"),
         ("padding_fraction.random", "padding in random batches"),
         ("padding_fraction.bucketed", "padding in length-bucketed batches"),
-        ("step_ratio.padded.flush_off_over_on", "step time, denormals kept / flushed (padded)"),
-        ("step_ratio.packed_over_padded.flush_on", "step time, packed / padded"),
+        ("unknown_share.capitalised", "unknown test tokens that are mostly capitalised (names)"),
+        ("unknown_share.not_in_glove", "unknown test tokens GloVe does not know (typos among them)"),
+    ],
+    "appendix_cpu_speed": [
+        ("ratio.padded.flush_off_over_on", "step time, denormals kept / flushed (padded, fresh LSTM)"),
+        ("per_token_ratio.padded_over_bucketed", "time per real token, padded / bucketed"),
+        ("per_token_ratio.packed_over_padded", "time per real token, packed / padded"),
+        ("per_token_ratio.packed_over_bucketed.bucketed_batches",
+         "time per real token on bucketed batches, packed / unpacked"),
+        ("trained.ratio.padded.flush_off_over_on", "denormals kept / flushed after some training"),
     ],
     "04_rnn_baseline_imdb": [
         ("test_accuracy", "the lecture's RNN and training (SGD): test accuracy"),
