@@ -45,6 +45,13 @@ def real_steps_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     return torch.arange(steps, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)
 
 
+def _check_sizes(**sizes: int) -> None:
+    """Raise a ValueError naming the first size that is not a positive int."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
 READERS = ("fast", "packed")
 POOLINGS = ("final", "final+max+mean")
 
@@ -63,11 +70,8 @@ class BiLSTMClassifier(nn.Module):
                  num_layers: int = 2, dropout: float = 0.5, pad_idx: int = 0,
                  reader: str = "fast", pooling: str = "final", embed_dropout: float | None = None):
         super().__init__()
-        for name, value in [("vocab_size", vocab_size), ("embed_dim", embed_dim),
-                            ("hidden_dim", hidden_dim), ("num_classes", num_classes),
-                            ("num_layers", num_layers)]:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        _check_sizes(vocab_size=vocab_size, embed_dim=embed_dim, hidden_dim=hidden_dim,
+                     num_classes=num_classes, num_layers=num_layers)
         if pooling not in POOLINGS:
             raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}")
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_idx)
@@ -157,11 +161,8 @@ class RecurrentClassifier(nn.Module):
                  num_classes: int = 1, cell: str = "rnn", num_layers: int = 1,
                  bidirectional: bool = False, dropout: float = 0.0, pad_idx: int = 0):
         super().__init__()
-        for name, value in [("vocab_size", vocab_size), ("embed_dim", embed_dim),
-                            ("hidden_dim", hidden_dim), ("num_classes", num_classes),
-                            ("num_layers", num_layers)]:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        _check_sizes(vocab_size=vocab_size, embed_dim=embed_dim, hidden_dim=hidden_dim,
+                     num_classes=num_classes, num_layers=num_layers)
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {tuple(CELLS)}, got {cell!r}")
         if not 0.0 <= dropout < 1.0:
