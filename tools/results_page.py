@@ -178,8 +178,8 @@ def render() -> str:
         "Wall time is the whole notebook, from `training.setup()` to the saved results. Older runs "
         "did not record the thread count, seed, commit and machine load.",
         "",
-        "| chapter | mode | device | torch | threads | seed | commit | wall time | load at start | load average at the end (1, 5, 15 min) | date |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| chapter | mode | device | torch | threads | seed | commit | wall time | load average: at the start; at the end (1, 5, 15 min) | date |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for stem, record in records.items():
         run = record["run"]
@@ -191,7 +191,7 @@ def render() -> str:
         out.append("| " + " | ".join([
             _name(stem, docs), run.get("mode", NOT_RECORDED), _cell(run.get("device", NOT_RECORDED)),
             run.get("torch", NOT_RECORDED), str(run.get("threads", NOT_RECORDED)),
-            str(run.get("seed", NOT_RECORDED)), commit, wall(run.get("wall_seconds")), start, load,
+            str(run.get("seed", NOT_RECORDED)), commit, wall(run.get("wall_seconds")), f"{start}; {load}",
             run.get("date", NOT_RECORDED),
         ]) + " |")
     out += ["", "## Each chapter's numbers", ""]
