@@ -178,7 +178,7 @@ def render() -> str:
         "Wall time is the whole notebook, from `training.setup()` to the saved results. Older runs "
         "did not record the thread count, seed, commit and machine load.",
         "",
-        "| chapter | mode | device | torch | threads | seed | commit | wall time | load average: at the start; at the end (1, 5, 15 min) | date |",
+        "| chapter | mode | device | torch | threads | seed | commit | wall time | load average | date |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for stem, record in records.items():
@@ -186,12 +186,10 @@ def render() -> str:
         load = run.get("load_average")
         load = " / ".join(f"{x:.2f}" for x in load) if load else NOT_RECORDED
         commit = f"`{run['commit']}`" if run.get("commit") else NOT_RECORDED
-        start = run.get("load_average_at_start")
-        start = f"{start:.2f}" if start is not None else NOT_RECORDED
         out.append("| " + " | ".join([
             _name(stem, docs), run.get("mode", NOT_RECORDED), _cell(run.get("device", NOT_RECORDED)),
             run.get("torch", NOT_RECORDED), str(run.get("threads", NOT_RECORDED)),
-            str(run.get("seed", NOT_RECORDED)), commit, wall(run.get("wall_seconds")), f"{start}; {load}",
+            str(run.get("seed", NOT_RECORDED)), commit, wall(run.get("wall_seconds")), load,
             run.get("date", NOT_RECORDED),
         ]) + " |")
     out += ["", "## Each chapter's numbers", ""]
