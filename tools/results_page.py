@@ -186,6 +186,7 @@ def render() -> str:
         load = run.get("load_average")
         load = " / ".join(f"{x:.2f}" for x in load) if load else NOT_RECORDED
         commit = f"`{run['commit']}`" if run.get("commit") else NOT_RECORDED
+        commit = commit.replace("+changes`", "` + changes")  # room to wrap in a narrow column
         out.append("| " + " | ".join([
             _name(stem, docs), run.get("mode", NOT_RECORDED), _cell(run.get("device", NOT_RECORDED)),
             run.get("torch", NOT_RECORDED), str(run.get("threads", NOT_RECORDED)),
