@@ -69,6 +69,13 @@ def test_fit_learns_and_restores_the_best_epoch(classes, loss_fn, monkeypatch, c
     assert list(history.to_frame().columns) == ["train_loss", "train_accuracy", "valid_loss", "valid_accuracy", "seconds"]
     assert training.evaluate(model, valid, loss_fn, torch.device("cpu"))["loss"] == pytest.approx(min(history.column("valid_loss")))
     assert "restored epoch" in capsys.readouterr().out
+    assert history.best["valid_loss"] == min(history.column("valid_loss"))
+    assert history.best["epoch"] == history.best_epoch
+
+
+def test_history_best_needs_a_restored_epoch():
+    with pytest.raises(ValueError, match="no epoch was restored"):
+        training.History().best
 
 
 def test_fit_stops_early_with_patience(monkeypatch):

@@ -177,6 +177,13 @@ class History:
     def column(self, key: str) -> list[float]:
         return [row[key] for row in self.epochs]
 
+    @property
+    def best(self) -> dict:
+        """The restored epoch's row (its validation accuracy, loss, seconds)."""
+        if self.best_epoch is None:
+            raise ValueError("no epoch was restored: this History holds no finished fit")
+        return self.epochs[self.best_epoch - 1]
+
     def to_frame(self):
         import pandas as pd
 
