@@ -65,3 +65,11 @@ def test_a_reference_without_its_source_is_refused(monkeypatch, tmp_path):
     monkeypatch.setattr(results_page, "RESULTS", tmp_path)
     with pytest.raises(ValueError, match="lacks"):
         results_page.load_references()
+
+
+@pytest.mark.parametrize(
+    "commit, shown",
+    [("abc123", "`abc123`"), ("abc123+changes", "`abc123` + changes"), (None, "not recorded")],
+)
+def test_a_run_from_uncommitted_changes_says_so_outside_the_code_span(commit, shown):
+    assert results_page.fmt_commit(commit) == shown

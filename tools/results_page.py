@@ -93,6 +93,15 @@ def wall(seconds) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
+def fmt_commit(commit: str | None) -> str:
+    """The commit as code; a run from uncommitted changes ("sha+changes") says so outside the code
+    span, which leaves room to wrap in a narrow column."""
+    if not commit:
+        return NOT_RECORDED
+    sha, plus, _ = commit.partition("+changes")
+    return f"`{sha}`" + (" + changes" if plus else "")
+
+
 def chapter_title(stem: str) -> str | None:
     """The `# Title` of chapters/<stem>.ipynb, or None when there is no such notebook."""
     notebook = ROOT / "chapters" / f"{stem}.ipynb"
@@ -185,8 +194,7 @@ def render() -> str:
         run = record["run"]
         load = run.get("load_average")
         load = " / ".join(f"{x:.2f}" for x in load) if load else NOT_RECORDED
-        commit = f"`{run['commit']}`" if run.get("commit") else NOT_RECORDED
-        commit = commit.replace("+changes`", "` + changes")  # room to wrap in a narrow column
+        commit = fmt_commit(run.get("commit"))
         out.append("| " + " | ".join([
             _name(stem, docs), run.get("mode", NOT_RECORDED), _cell(run.get("device", NOT_RECORDED)),
             run.get("torch", NOT_RECORDED), str(run.get("threads", NOT_RECORDED)),
