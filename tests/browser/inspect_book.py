@@ -194,12 +194,14 @@ def _dropdowns(page) -> dict:
 def _settle(page, timeout_ms: int = 5000) -> None:
     """Wait until the opened dropdowns' and toggled sidebars' transitions have finished: axe
     measures colours as they are, and a half-faded panel is not what a reader ends up seeing."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     try:
         page.wait_for_function(
             "() => document.getAnimations().every(a => a.playState !== 'running')",
             timeout=timeout_ms,
         )
-    except Exception:  # an endless animation: measure the page as it is
+    except PlaywrightTimeout:  # an endless animation: measure the page as it is
         pass
     page.wait_for_timeout(200)
 
@@ -207,6 +209,7 @@ def _settle(page, timeout_ms: int = 5000) -> None:
 def _axe(page) -> list[dict]:
     from axe_playwright_python.sync_playwright import Axe
 
+    _settle(page)
     results = Axe().run(page)
     violations = results.response.get("violations", [])
     return [
@@ -300,8 +303,6 @@ def _inspect_page(browser, root: Path, base: str, rel: str, label: str, width: i
     # axe-core fetches the style sheets itself (and asks for one at a wrong path): what a
     # reader's browser did is recorded before it runs.
     record["errors"], record["failed_requests"] = list(errors), list(failed)
-    if axe:
-        _settle(page)
     record["axe"] = _axe(page) if axe else None
     context.close()
     return record
