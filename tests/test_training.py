@@ -73,6 +73,17 @@ def test_fit_learns_and_restores_the_best_epoch(classes, loss_fn, monkeypatch, c
     assert history.best["epoch"] == history.best_epoch
 
 
+def test_history_best_within_is_what_a_shorter_fit_would_restore():
+    rows = [{"epoch": e, "valid_loss": v} for e, v in enumerate([0.5, 0.4, 0.4, 0.3], start=1)]
+    history = training.History(rows, best_epoch=4)
+    assert history.best_within(1)["epoch"] == 1
+    assert history.best_within(3)["epoch"] == 2  # the earliest of a tie
+    assert history.best_within(4) == history.best
+    for bad in (0, 5, 2.0):
+        with pytest.raises((ValueError, TypeError), match="epochs"):
+            history.best_within(bad)
+
+
 def test_history_best_needs_a_restored_epoch():
     with pytest.raises(ValueError, match="no epoch was restored"):
         training.History().best

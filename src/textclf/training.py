@@ -184,6 +184,14 @@ class History:
             raise ValueError("no epoch was restored: this History holds no finished fit")
         return self.epochs[self.best_epoch - 1]
 
+    def best_within(self, epochs: int) -> dict:
+        """The row a fit of only the first ``epochs`` epochs would have restored: the lowest
+        validation loss among them, the earliest on a tie (as :func:`fit` keeps it)."""
+        epochs = check_int(epochs, "epochs", 1)
+        if epochs > len(self.epochs):
+            raise ValueError(f"epochs must be at most the {len(self.epochs)} epochs run, got {epochs}")
+        return min(self.epochs[:epochs], key=lambda row: row["valid_loss"])
+
     def to_frame(self):
         import pandas as pd
 
