@@ -82,6 +82,10 @@ def test_history_best_within_is_what_a_shorter_fit_would_restore():
     for bad in (0, 5, 2.0):
         with pytest.raises((ValueError, TypeError), match="epochs"):
             history.best_within(bad)
+    diverged = training.History([{"epoch": 1, "valid_loss": float("nan")}, *rows], best_epoch=5)
+    assert diverged.best_within(2)["valid_loss"] == 0.5  # a NaN loss is never the best
+    with pytest.raises(ValueError, match="no finite validation loss"):
+        diverged.best_within(1)
 
 
 def test_history_best_needs_a_restored_epoch():

@@ -186,11 +186,14 @@ class History:
 
     def best_within(self, epochs: int) -> dict:
         """The row a fit of only the first ``epochs`` epochs would have restored: the lowest
-        validation loss among them, the earliest on a tie (as :func:`fit` keeps it)."""
+        validation loss among them, the earliest on a tie, never a non-finite loss (as :func:`fit`)."""
         epochs = check_int(epochs, "epochs", 1)
         if epochs > len(self.epochs):
             raise ValueError(f"epochs must be at most the {len(self.epochs)} epochs run, got {epochs}")
-        return min(self.epochs[:epochs], key=lambda row: row["valid_loss"])
+        finite = [row for row in self.epochs[:epochs] if math.isfinite(row["valid_loss"])]
+        if not finite:
+            raise ValueError(f"no finite validation loss in the first {epochs} epochs: none to restore")
+        return min(finite, key=lambda row: row["valid_loss"])
 
     def to_frame(self):
         import pandas as pd
