@@ -148,21 +148,54 @@ VISIBLE_JS = """(selector) => {
 }"""
 
 
+def _wait_visible(page, panel: str, visible: bool, timeout_ms: int = 5000) -> bool:
+    """Wait (up to `timeout_ms`) until `panel`'s visibility is `visible`; return what it is then.
+    A fixed pause is not enough: on a slow or busy machine the slide-in takes longer."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(f"(s) => ({VISIBLE_JS})(s) === {str(visible).lower()}",
+                               arg=panel, timeout=timeout_ms)
+    except PlaywrightTimeout:
+        pass
+    return page.evaluate(VISIBLE_JS, panel)
+
+
+CLOSE_SIDEBARS_JS = """() => {
+  for (const id of ['pst-primary-sidebar-checkbox', 'pst-secondary-sidebar-checkbox']) {
+    const box = document.getElementById(id);
+    if (box && box.checked) { box.checked = false; box.dispatchEvent(new Event('change')); }
+  }
+}"""
+
+
 def _toggle(page, button: str, panel: str) -> dict:
-    """Click the first visible `button`; return whether `panel` was visible before and after."""
+    """Click the first visible `button`; return whether `panel` was visible before and after.
+    Afterwards the page is put back as it opened (Escape, then the theme's checkboxes), so
+    the next check is not blocked by an open sidebar's overlay."""
+    from playwright.sync_api import Error as PlaywrightError
+
     buttons = [b for b in page.query_selector_all(button) if b.is_visible()]
     if not buttons:
         return {"button": False}
     before = page.evaluate(VISIBLE_JS, panel)
-    buttons[0].click()
-    page.wait_for_timeout(400)
-    after = page.evaluate(VISIBLE_JS, panel)
-    # close it again so the rest of the checks see the page as it opened
+    try:
+        buttons[0].click(timeout=10_000)
+    except PlaywrightError as exc:  # e.g. another panel's overlay is in the way
+        page.evaluate(CLOSE_SIDEBARS_JS)
+        return {"button": True, "before": before, "after": before,
+                "error": str(exc).splitlines()[0]}
+    after = _wait_visible(page, panel, not before)
+    _settle(page)
     if after != before:
         page.keyboard.press("Escape")
-        if page.evaluate(VISIBLE_JS, panel) != before:
-            buttons[0].click(force=True)
-        page.wait_for_timeout(300)
+        if _wait_visible(page, panel, before, timeout_ms=2000) != before:
+            page.evaluate(CLOSE_SIDEBARS_JS)  # a phone's drawer
+        if _wait_visible(page, panel, before, timeout_ms=2000) != before:
+            buttons[0].click(force=True)  # a desktop's collapsed column comes back by a click
+    page.evaluate(CLOSE_SIDEBARS_JS)  # whatever the checks saw, no drawer stays open
+    _wait_visible(page, panel, before, timeout_ms=3000)
+    _settle(page)
     return {"button": True, "before": before, "after": after}
 
 

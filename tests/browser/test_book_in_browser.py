@@ -91,6 +91,9 @@ def test_sidebar_toggles_open_and_close(report):
     def check(r):
         problems = []
         primary = r["primary_toggle"]
+        for name in ("primary_toggle", "secondary_toggle"):
+            if r[name].get("error"):
+                problems.append(f"{name} could not be clicked: {r[name]['error']}")
         if not primary.get("button"):
             problems.append("no visible chapter-list toggle")
         elif primary["after"] == primary["before"]:
