@@ -2,6 +2,7 @@ import json
 
 import matplotlib.pyplot as plt
 import pytest
+import torch
 
 from textclf import metrics, plots, results, settings, training
 
@@ -34,7 +35,8 @@ def test_save_writes_run_and_metrics(results_dir, monkeypatch, capsys):
     assert record["metrics"] == {"lstm.test_accuracy": 0.875, "lstm.parameters": 1234}
     assert record["run"]["mode"] == "full" and record["run"]["device"].startswith("cpu")
     assert set(record["run"]) >= {"torch", "wall_seconds", "date", "threads", "commit", "load_average",
-                                  "load_average_at_start"}
+                                  "load_average_at_start", "processor"}
+    assert record["run"]["processor"].endswith(torch.backends.cpu.get_cpu_capability())
     assert record["run"]["seed"] == 0 and record["run"]["threads"] >= 1
     assert results.load("99_demo") == record
     printed = capsys.readouterr().out

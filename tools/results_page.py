@@ -185,10 +185,13 @@ def render() -> str:
         "## How and when each chapter ran",
         "",
         "Wall time is the whole notebook, from `training.setup()` to the saved results. Older runs "
-        "did not record the thread count, seed, commit and machine load.",
+        "did not record the thread count, seed, commit, machine load and processor. Seconds are "
+        "comparable only between runs on the same processor: the same code ran about three times "
+        "slower on one 2-core machine than on another.",
         "",
-        "| chapter | mode | device | torch | threads | seed | commit | wall time | load average | date |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| chapter | mode | device | processor | torch | threads | seed | commit | wall time | "
+        "load average | date |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for stem, record in records.items():
         run = record["run"]
@@ -197,7 +200,7 @@ def render() -> str:
         commit = fmt_commit(run.get("commit"))
         out.append("| " + " | ".join([
             _name(stem, docs), run.get("mode", NOT_RECORDED), _cell(run.get("device", NOT_RECORDED)),
-            run.get("torch", NOT_RECORDED), str(run.get("threads", NOT_RECORDED)),
+            _cell(run.get("processor", NOT_RECORDED)), run.get("torch", NOT_RECORDED), str(run.get("threads", NOT_RECORDED)),
             str(run.get("seed", NOT_RECORDED)), commit, wall(run.get("wall_seconds")), load,
             run.get("date", NOT_RECORDED),
         ]) + " |")

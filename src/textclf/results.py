@@ -64,6 +64,7 @@ def save(stem: str, metrics: dict[str, float], device: torch.device | None = Non
         "run": {
             "mode": "quick" if quick else "full",
             "device": training.describe_device(device),
+            "processor": training.describe_processor(),
             "torch": torch.__version__,
             "python": platform.python_version(),
             "wall_seconds": round(training.seconds_since_setup(), 1),
@@ -99,7 +100,8 @@ def summary(record: dict, name: str) -> str:
     """A short, readable table of a results record: one metric per line, then how the run was made."""
     run = record["run"]
     width = max(len(k) for k in record["metrics"])
-    lines = [f"{name} ({run['mode']} run, {run['device']}, torch {run['torch']}, "
+    lines = [f"{name} ({run['mode']} run, {run['device']}, {run.get('processor', 'processor ?')}, "
+             f"torch {run['torch']}, "
              f"{run.get('threads', '?')} threads, seed {run.get('seed', '?')}, "
              f"{run['wall_seconds'] / 60:.1f} min, {run['date']}, commit {run.get('commit', '?')}, "
              f"load at start {run.get('load_average_at_start', '?')})"]

@@ -16,6 +16,7 @@ import platform
 import random
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -79,6 +80,21 @@ def describe_device(device: torch.device) -> str:
     if device.type == "cpu":
         return f"cpu ({platform.machine()}, {os.cpu_count()} cores)"
     return device.type
+
+
+def describe_processor() -> str:
+    """The CPU's model name and the widest vector instructions torch uses, e.g. ``AMD EPYC, AVX2``:
+    the same code runs at different speeds, and rounds differently, on different processors."""
+    name = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    except OSError:  # not Linux
+        pass
+    name = name or platform.processor() or platform.machine() or "unknown processor"
+    return f"{name}, {torch.backends.cpu.get_cpu_capability()}"
 
 
 def seconds_since_setup() -> float:
