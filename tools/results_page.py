@@ -190,8 +190,8 @@ def render() -> str:
         "slower on one 2-core machine than on another.",
         "",
         "| chapter | mode | device | processor | torch | threads | seed | commit | wall time | "
-        "load average | date |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "load at start | load average at the end (1 / 5 / 15 min) | date |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for stem, record in records.items():
         run = record["run"]
@@ -201,7 +201,8 @@ def render() -> str:
         out.append("| " + " | ".join([
             _name(stem, docs), run.get("mode", NOT_RECORDED), _cell(run.get("device", NOT_RECORDED)),
             _cell(run.get("processor", NOT_RECORDED)), run.get("torch", NOT_RECORDED), str(run.get("threads", NOT_RECORDED)),
-            str(run.get("seed", NOT_RECORDED)), commit, wall(run.get("wall_seconds")), load,
+            str(run.get("seed", NOT_RECORDED)), commit, wall(run.get("wall_seconds")),
+            str(run.get("load_average_at_start", NOT_RECORDED)), load,
             run.get("date", NOT_RECORDED),
         ]) + " |")
     out += ["", "## Each chapter's numbers", ""]
