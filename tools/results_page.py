@@ -184,25 +184,29 @@ def render() -> str:
         "",
         "## How and when each chapter ran",
         "",
-        "Wall time is the whole notebook, from `training.setup()` to the saved results. Older runs "
-        "did not record the thread count, seed, commit, machine load and processor. Seconds are "
+        "Wall time is the whole notebook, from `training.setup()` to the saved results. The machine "
+        "is the device, the processor (recorded since 2026-12-02) and the torch version; the load is "
+        "the 1-minute load average when the run started, then the 1-, 5- and 15-minute averages when "
+        "it ended. Older runs did not record the thread count, seed, commit and load. Seconds are "
         "comparable only between runs on the same processor: the same code ran about three times "
         "slower on one 2-core machine than on another.",
         "",
-        "| chapter | mode | device | processor | torch | threads | seed | commit | wall time | "
-        "load at start | load average at the end (1 / 5 / 15 min) | date |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| chapter | mode | machine | threads | seed | commit | wall time | "
+        "load: start; end | date |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for stem, record in records.items():
         run = record["run"]
         load = run.get("load_average")
         load = " / ".join(f"{x:.2f}" for x in load) if load else NOT_RECORDED
         commit = fmt_commit(run.get("commit"))
+        machine = "; ".join([*(str(run[k]) for k in ("device", "processor") if k in run),
+                             f"torch {run.get('torch', NOT_RECORDED)}"])
         out.append("| " + " | ".join([
-            _name(stem, docs), run.get("mode", NOT_RECORDED), _cell(run.get("device", NOT_RECORDED)),
-            _cell(run.get("processor", NOT_RECORDED)), run.get("torch", NOT_RECORDED), str(run.get("threads", NOT_RECORDED)),
+            _name(stem, docs), run.get("mode", NOT_RECORDED), _cell(machine),
+            str(run.get("threads", NOT_RECORDED)),
             str(run.get("seed", NOT_RECORDED)), commit, wall(run.get("wall_seconds")),
-            str(run.get("load_average_at_start", NOT_RECORDED)), load,
+            f"{run.get('load_average_at_start', NOT_RECORDED)}; {load}",
             run.get("date", NOT_RECORDED),
         ]) + " |")
     out += ["", "## Each chapter's numbers", ""]
