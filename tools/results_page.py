@@ -188,8 +188,7 @@ def render() -> str:
         "is the device, the processor (recorded since 2026-12-02) and the torch version; the load is "
         "the 1-minute load average when the run started, then the 1-, 5- and 15-minute averages when "
         "it ended. Older runs did not record the thread count, seed, commit and load. Seconds are "
-        "comparable only between runs on the same processor: the same code ran about three times "
-        "slower on one 2-core machine than on another.",
+        "comparable only between runs on the same processor.",
         "",
         "| chapter | mode | machine | threads | seed | commit | wall time | "
         "load: start; end | date |",
