@@ -269,6 +269,35 @@ def test_fit_with_only_nan_validation_losses_says_training_diverged():
         fit(model, data_, data_, epochs=2)
 
 
+def test_fit_with_patience_and_nan_losses_still_says_training_diverged():
+    # a NaN loss in the first epoch left no best epoch, and patience used to fail on None
+    data_ = loader([0, 1, 0, 1])
+    model = Mean(2)
+    with torch.no_grad():
+        model.head.bias.fill_(float("nan"))
+    with pytest.raises(FloatingPointError, match="in any of the 1 epochs"):
+        fit(model, data_, data_, epochs=3, patience=1)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
+def test_rating_fit_with_only_nan_losses_says_training_diverged():
+    from textclf import ratings
+
+    class NanRegressor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bias = nn.Parameter(torch.tensor(float("nan")))
+
+        def forward(self, ids, lengths):
+            return ids.float().mean(dim=1) * 0 + self.bias  # (batch,)
+
+    data_ = text.data_loader(text.EncodedDataset([torch.tensor([2])] * 4, [0, 4, 0, 4]), 2)
+    model = NanRegressor()
+    with pytest.raises(FloatingPointError, match="training diverged"):
+        ratings.fit(model, data_, data_, torch.optim.SGD(model.parameters(), 0.1), CPU, epochs=2,
+                    head="regression", patience=1, verbose=False)
+
+
 def test_predict_refuses_an_empty_loader():
     with pytest.raises(ValueError, match="loader yielded no batches"):
         training.predict(Mean(2), [], CPU)

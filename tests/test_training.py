@@ -142,3 +142,20 @@ def test_median_step_seconds_times_real_steps_and_needs_enough_batches():
     assert 0 < seconds < 1 and not torch.equal(before, model.head.weight)
     with pytest.raises(ValueError, match="more than warmup=1"):
         training.median_step_seconds(model, [batch], optimizer, nn.BCEWithLogitsLoss())
+
+
+def test_best_weights_keeps_the_lowest_finite_loss_and_counts_patience_from_the_start():
+    model = nn.Linear(1, 1)
+    history = training.History()
+    best = training.BestWeights(model, history, patience=2)
+    assert not best.update(1, float("nan")) and not best.should_stop(1)
+    assert best.should_stop(2)  # two epochs and no finite loss yet
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    assert best.update(3, 0.5) and not best.update(4, 0.5)  # a tie is not an improvement
+    with torch.no_grad():
+        model.weight.fill_(2.0)
+    assert not best.should_stop(4) and best.should_stop(5)
+    history.epochs = [{"epoch": e, "valid_loss": 0.5} for e in range(1, 6)]
+    best.restore(verbose=False)
+    assert history.best_epoch == 3 and model.weight.item() == 1.0

@@ -8,7 +8,6 @@ the loaders are the dataset's ``0..4``; stars are ``label + 1``.
 
 from __future__ import annotations
 
-import copy
 import time
 
 import numpy as np
@@ -151,7 +150,8 @@ def fit(
         epochs, max_batches = min(epochs, training.QUICK_EPOCHS), training.QUICK_BATCHES
     loss_fn = loss_function(head)
     model.to(device)
-    history, best_state, best_loss = training.History(), None, float("inf")
+    history = training.History()
+    best = training.BestWeights(model, history, patience)
     for epoch in range(1, epochs + 1):
         model.train()
         start, total, seen = time.perf_counter(), 0.0, 0
@@ -176,19 +176,14 @@ def fit(
                "valid_accuracy": float(np.mean(argmax == true_stars)),
                "valid_rmse": float(np.sqrt(np.mean((expected - true_stars) ** 2))), "seconds": seconds}
         history.epochs.append(row)
-        improved = valid_loss < best_loss
-        if improved:
-            best_loss, history.best_epoch = valid_loss, epoch
-            best_state = copy.deepcopy(model.state_dict())
+        improved = best.update(epoch, valid_loss)
         if verbose:
             print(f"epoch {epoch:2d} | train loss {row['train_loss']:.4f} | valid loss {valid_loss:.4f}"
                   f" acc {row['valid_accuracy']:.2%} rmse {row['valid_rmse']:.4f} | {seconds:.1f} s"
                   + (" *" if improved else ""))
-        if patience is not None and epoch - history.best_epoch >= patience:
+        if best.should_stop(epoch):
             break
-    model.load_state_dict(best_state)
-    if verbose:
-        print(f"restored epoch {history.best_epoch} (lowest validation loss)")
+    best.restore(verbose)
     return history
 
 

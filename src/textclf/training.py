@@ -217,6 +217,40 @@ class History:
         return pd.DataFrame(self.epochs).set_index("epoch")
 
 
+class BestWeights:
+    """The restore rule every fit shares: keep a copy of the weights of the epoch with the lowest
+    finite validation loss, stop after ``patience`` epochs without one, put the copy back."""
+
+    def __init__(self, model: nn.Module, history: History, patience: int | None = None):
+        self.model, self.history, self.patience = model, history, patience
+        self.loss, self.state = float("inf"), None
+
+    def update(self, epoch: int, valid_loss: float) -> bool:
+        """Record ``epoch``'s validation loss; True (and a copy of the weights) if it is the best."""
+        improved = valid_loss < self.loss  # never true for NaN or +inf
+        if improved:
+            self.loss, self.history.best_epoch = valid_loss, epoch
+            self.state = copy.deepcopy(self.model.state_dict())
+        return improved
+
+    def should_stop(self, epoch: int) -> bool:
+        """True once ``patience`` epochs have passed since the best one (or since the start)."""
+        since = epoch - (self.history.best_epoch or 0)
+        return self.patience is not None and since >= self.patience
+
+    def restore(self, verbose: bool = True) -> None:
+        """Load the best epoch's weights; a clear error if no epoch had a finite validation loss."""
+        if self.state is None:
+            raise FloatingPointError(
+                f"the validation loss was not a finite number in any of the {len(self.history.epochs)} "
+                f"epochs ({self.history.column('valid_loss')}): training diverged and no epoch can be "
+                f"restored; the model keeps its last weights. Try a lower learning rate or clip_norm."
+            )
+        self.model.load_state_dict(self.state)
+        if verbose:
+            print(f"restored epoch {self.history.best_epoch} (lowest validation loss)")
+
+
 def _batches(loader, limit: int | None, desc: str):
     total = len(loader) if limit is None else min(limit, len(loader))
     for i, batch in enumerate(tqdm(loader, total=total, desc=desc, leave=False, mininterval=1)):
@@ -289,7 +323,8 @@ def fit(
     if settings.quick_mode():
         epochs, max_batches = min(epochs, QUICK_EPOCHS), QUICK_BATCHES
     model.to(device)
-    history, best_state, best_loss = History(), None, float("inf")
+    history = History()
+    best = BestWeights(model, history, patience)
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
         train = run_epoch(model, train_loader, loss_fn, device, optimizer, clip_norm, max_batches, f"epoch {epoch}")
@@ -298,27 +333,16 @@ def fit(
         row = {"epoch": epoch, "train_loss": train["loss"], "train_accuracy": train["accuracy"],
                "valid_loss": valid["loss"], "valid_accuracy": valid["accuracy"], "seconds": seconds}
         history.epochs.append(row)
-        improved = valid["loss"] < best_loss
-        if improved:
-            best_loss, history.best_epoch = valid["loss"], epoch
-            best_state = copy.deepcopy(model.state_dict())
+        improved = best.update(epoch, valid["loss"])
         if verbose:
             print(
                 f"epoch {epoch:2d} | train loss {train['loss']:.4f} acc {train['accuracy']:.2%}"
                 f" | valid loss {valid['loss']:.4f} acc {valid['accuracy']:.2%} | {seconds:.1f} s"
                 + (" *" if improved else "")
             )
-        if patience is not None and epoch - history.best_epoch >= patience:
+        if best.should_stop(epoch):
             break
-    if best_state is None:
-        raise FloatingPointError(
-            f"the validation loss was not a finite number in any of the {len(history.epochs)} epochs "
-            f"({history.column('valid_loss')}): training diverged and no epoch can be restored; "
-            f"the model keeps its last weights. Try a lower learning rate or clip_norm."
-        )
-    model.load_state_dict(best_state)
-    if verbose:
-        print(f"restored epoch {history.best_epoch} (lowest validation loss)")
+    best.restore(verbose)
     return history
 
 
