@@ -159,3 +159,80 @@ def test_best_weights_keeps_the_lowest_finite_loss_and_counts_patience_from_the_
     history.epochs = [{"epoch": e, "valid_loss": 0.5} for e in range(1, 6)]
     best.restore(verbose=False)
     assert history.best_epoch == 3 and model.weight.item() == 1.0
+
+
+# --- precision: float32 or bfloat16 autocast -------------------------------------------------
+
+class RecordingLSTM(nn.Module):
+    """A tiny LSTM classifier that records the dtype its head saw (bfloat16 under autocast)."""
+
+    def __init__(self):
+        super().__init__()
+        self.embedding, self.lstm, self.head = nn.Embedding(10, 8), nn.LSTM(8, 8, batch_first=True), nn.Linear(8, 2)
+        self.seen = []
+
+    def forward(self, ids, lengths):
+        output, _ = self.lstm(self.embedding(ids))   # (batch, steps, 8)
+        logits = self.head(output[:, -1])            # (batch, 2)
+        self.seen.append(logits.dtype)
+        return logits
+
+
+def test_setup_default_precision_is_fp32_and_unchanged_line(capsys):
+    training.setup(seed=0)
+    assert training.precision() == "fp32"
+    assert "bfloat16" not in capsys.readouterr().out
+
+
+def test_setup_rejects_unknown_precision():
+    with pytest.raises(ValueError, match=r"precision must be one of \('fp32', 'bf16', 'auto'\)"):
+        training.setup(seed=0, precision="half")
+
+
+def test_setup_refuses_bf16_without_bf16_instructions(monkeypatch):
+    monkeypatch.setattr(training, "bf16_supported", lambda device=None: False)
+    with pytest.raises(ValueError, match="needs bfloat16 instructions"):
+        training.setup(seed=0, precision="bf16")
+    training.setup(seed=0, precision="auto")
+    assert training.precision() == "fp32"
+
+
+def test_setup_auto_picks_bf16_where_supported(monkeypatch, capsys):
+    monkeypatch.setattr(training, "bf16_supported", lambda device=None: True)
+    training.setup(seed=0, precision="auto")
+    assert training.precision() == "bf16" and "bfloat16 autocast" in capsys.readouterr().out
+    training.setup(seed=0)
+    assert training.precision() == "fp32"
+
+
+def test_fit_and_predict_run_under_bf16_and_return_float32():
+    training.setup(seed=0)
+    model = RecordingLSTM()
+    batches = [(torch.randint(0, 10, (4, 5)), torch.full((4,), 5), torch.tensor([0, 1, 0, 1]))]
+    with training.using_precision("bf16"):
+        assert training.precision() == "bf16"
+        history = training.fit(model, batches, batches, torch.optim.Adam(model.parameters()),
+                               nn.CrossEntropyLoss(), torch.device("cpu"), epochs=1, verbose=False)
+        probabilities, _ = training.predict(model, batches, torch.device("cpu"))
+    assert training.precision() == "fp32"  # restored
+    assert set(model.seen) == {torch.bfloat16}
+    assert probabilities.dtype == np.float32 and np.allclose(probabilities.sum(axis=1), 1, atol=1e-6)
+    assert np.isfinite(history.epochs[0]["valid_loss"])
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # weights stay float32
+
+
+def test_fp32_forward_is_the_plain_call():
+    model = RecordingLSTM()
+    ids, lengths = torch.randint(0, 10, (3, 4)), torch.full((3,), 4)
+    assert torch.equal(training.forward(model, ids, lengths, torch.device("cpu")), model(ids, lengths))
+    assert model.seen == [torch.float32, torch.float32]
+
+
+def test_using_precision_rejects_auto_and_restores_after_an_error():
+    with pytest.raises(ValueError, match="'fp32' or 'bf16'"):
+        with training.using_precision("auto"):
+            pass
+    with pytest.raises(RuntimeError):
+        with training.using_precision("bf16"):
+            raise RuntimeError("inside")
+    assert training.precision() == "fp32"

@@ -114,7 +114,7 @@ def predict(model: nn.Module, loader, device: torch.device, head: str, max_batch
     for i, (ids, lengths, y) in enumerate(loader):
         if max_batches is not None and i >= max_batches:
             break
-        outputs.append(model(ids.to(device), lengths).cpu())
+        outputs.append(training.forward(model, ids.to(device), lengths, device).cpu())
         labels.append(y)
     outputs, true_stars = torch.cat(outputs), torch.cat(labels).numpy() + 1
     if head == "classes":
@@ -158,7 +158,7 @@ def fit(
         for i, (ids, lengths, labels) in enumerate(train_loader):
             if max_batches is not None and i >= max_batches:
                 break
-            loss = _loss(model(ids.to(device), lengths), labels.to(device), head, loss_fn)
+            loss = _loss(training.forward(model, ids.to(device), lengths, device), labels.to(device), head, loss_fn)
             optimizer.zero_grad()
             loss.backward()
             if clip_norm is not None:

@@ -69,6 +69,7 @@ def save(stem: str, metrics: dict[str, float], device: torch.device | None = Non
             "python": platform.python_version(),
             "wall_seconds": round(training.seconds_since_setup(), 1),
             "threads": torch.get_num_threads(),
+            "precision": training.precision(),
             "seed": training.setup_seed(),
             "load_average_at_start": training.setup_load(),
             "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -104,7 +105,8 @@ def summary(record: dict, name: str) -> str:
              f"torch {run['torch']}, "
              f"{run.get('threads', '?')} threads, seed {run.get('seed', '?')}, "
              f"{run['wall_seconds'] / 60:.1f} min, {run['date']}, commit {run.get('commit', '?')}, "
-             f"load at start {run.get('load_average_at_start', '?')})"]
+             f"load at start {run.get('load_average_at_start', '?')}"
+             + (f", {run['precision']}" if run.get("precision", "fp32") != "fp32" else "") + ")"]
     for key, value in record["metrics"].items():
         shown = f"{value:,}" if isinstance(value, int) else f"{value:.4g}"
         lines.append(f"  {key:<{width}}  {shown}")

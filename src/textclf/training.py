@@ -8,6 +8,7 @@ several classes (``CrossEntropyLoss``). Batches are ``(ids, lengths, labels)`` f
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import numbers
@@ -29,39 +30,111 @@ from .text import check_int
 #: In quick mode ``fit`` runs at most this many epochs of at most this many batches.
 QUICK_EPOCHS, QUICK_BATCHES = 2, 8
 
+#: The number formats a model can run in: float32, or bfloat16 autocast (``"auto"`` picks bf16
+#: where the processor has bfloat16 instructions, else fp32).
+PRECISIONS = ("fp32", "bf16", "auto")
+
 _started: float | None = None
 _seed: int | None = None
 _load_at_start: float | None = None
+_precision: str = "fp32"
 
 
-def setup(seed: int = 0, threads: int | None = None) -> torch.device:
+def setup(seed: int = 0, threads: int | None = None, precision: str = "fp32") -> torch.device:
     """Seed every RNG, pick the device, apply CPU speed settings and print one summary line.
 
     ``torch.set_flush_denormal(True)`` makes tiny floats zero instead of "denormals", which some
     processors handle very slowly (the appendix "Recurrent models fast on a CPU" measures it);
     it costs no accuracy. The flag is per thread and worker threads copy it when they start, so
-    call this first.
+    call this first. ``precision="bf16"`` makes :func:`fit`, :func:`evaluate` and :func:`predict`
+    run models under bfloat16 autocast (the appendix measures its speed and cost); it is refused
+    on a processor without bfloat16 instructions, where it is slower. ``"auto"`` picks for you.
     """
-    global _started, _seed, _load_at_start
+    global _started, _seed, _load_at_start, _precision
     seed = check_int(seed, "seed", 0)
     if seed >= 2**32:
         shown = seed if seed.bit_length() <= 64 else f"a {seed.bit_length()}-bit number"
         raise ValueError(f"seed must be below 2**32 (NumPy's limit), got {shown}")
     threads = check_int(threads, "threads", 1, allow_none=True)
-    _started, _seed = time.perf_counter(), seed
+    device = pick_device()
+    chosen = _check_precision(precision, device)
+    _started, _seed, _precision = time.perf_counter(), seed, chosen
     _load_at_start = round(os.getloadavg()[0], 2)  # how busy the machine was when the run began
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    device = pick_device()
     flush = torch.set_flush_denormal(True)
     torch.set_num_threads(threads or os.cpu_count() or 1)
     mode = "quick" if settings.quick_mode() else "full"
     print(
         f"torch {torch.__version__} | device {describe_device(device)} | {torch.get_num_threads()} threads"
         f" | flush-denormal {'on' if flush else 'unsupported'} | seed {seed} | {mode} mode"
+        + (" | bfloat16 autocast" if chosen == "bf16" else "")
     )
     return device
+
+
+def bf16_supported(device: torch.device | None = None) -> bool:
+    """True where bfloat16 runs natively: a CPU with AVX512-BF16 or AMX instructions, or a GPU
+    that supports it. Elsewhere autocast emulates it, more slowly than float32."""
+    device = device or pick_device()
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type != "cpu":
+        return False
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
+def _check_precision(precision: object, device: torch.device) -> str:
+    """``precision`` resolved to ``"fp32"`` or ``"bf16"``; an error for a name not in PRECISIONS,
+    or for ``"bf16"`` where the device has no bfloat16 instructions."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r:.40}")
+    if precision == "auto":
+        return "bf16" if bf16_supported(device) else "fp32"
+    if precision == "bf16" and not bf16_supported(device):
+        raise ValueError(
+            f"precision='bf16' needs bfloat16 instructions (AVX512-BF16 or AMX on a CPU); this "
+            f"{device.type} ({describe_processor() if device.type == 'cpu' else device}) has none, "
+            f"and emulated bfloat16 is slower than float32: use precision='fp32' (or 'auto')"
+        )
+    return precision
+
+
+def precision() -> str:
+    """The precision models run in: ``"fp32"``, or ``"bf16"`` (autocast) as chosen in :func:`setup`."""
+    return _precision
+
+
+@contextlib.contextmanager
+def using_precision(name: str):
+    """Run the block with ``fit``/``evaluate``/``predict`` in precision ``name`` ("fp32" or "bf16"),
+    then restore the previous one: for comparing both in one run. Unlike :func:`setup` it does not
+    refuse bf16 without bfloat16 instructions (a measurement there shows the emulation's cost)."""
+    global _precision
+    if name not in ("fp32", "bf16"):
+        raise ValueError(f"using_precision takes 'fp32' or 'bf16', got {name!r:.40}")
+    previous, _precision = _precision, name
+    try:
+        yield
+    finally:
+        _precision = previous
+
+
+def autocast(device: torch.device | str = "cpu"):
+    """The autocast context of the current precision: bfloat16 under ``"bf16"``, a no-op under
+    ``"fp32"``. Wrap a model's forward pass in it (not the backward pass)."""
+    device_type = device.type if isinstance(device, torch.device) else str(device)
+    return torch.autocast(device_type, dtype=torch.bfloat16, enabled=_precision == "bf16")
+
+
+def forward(model: nn.Module, ids: torch.Tensor, lengths: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """``model(ids, lengths)`` in the current precision, returned as float32 outputs (losses and
+    probabilities are computed in float32 in both precisions)."""
+    with autocast(device):
+        out = model(ids, lengths)
+    return out.float() if isinstance(out, torch.Tensor) and out.dtype == torch.bfloat16 else out
 
 
 def pick_device() -> torch.device:
@@ -175,7 +248,7 @@ def median_step_seconds(model: nn.Module, batches, optimizer: torch.optim.Optimi
     times = []
     for ids, lengths, labels in batches:
         start = time.perf_counter()
-        loss, _ = _loss_and_predictions(model(ids, lengths), labels, loss_fn)
+        loss, _ = _loss_and_predictions(forward(model, ids, lengths, ids.device), labels, loss_fn)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -268,7 +341,7 @@ def run_epoch(model, loader, loss_fn, device, optimizer=None, clip_norm=None, ma
     with torch.set_grad_enabled(training):
         for ids, lengths, labels in _batches(loader, max_batches, desc):
             ids, labels = ids.to(device), labels.to(device)
-            loss, predicted = _loss_and_predictions(model(ids, lengths), labels, loss_fn)
+            loss, predicted = _loss_and_predictions(forward(model, ids, lengths, device), labels, loss_fn)
             if training:
                 optimizer.zero_grad()
                 loss.backward()
@@ -355,7 +428,7 @@ def predict(model: nn.Module, loader, device: torch.device) -> tuple[np.ndarray,
     model.eval().to(device)
     probabilities, labels = [], []
     for ids, lengths, y in loader:
-        logits = model(ids.to(device), lengths)
+        logits = forward(model, ids.to(device), lengths, device)
         probabilities.append(logits_to_probabilities(logits).cpu())
         labels.append(y)
     if not probabilities:
