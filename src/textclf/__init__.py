@@ -1,10 +1,22 @@
 """textclf: the small pipeline every chapter of the book reuses.
 
-Modules: ``data`` (datasets), ``files`` (checksummed fetching), ``vectors`` (pre-trained
-embeddings), ``text`` (tokenizers, vocabulary, batching), ``training``, ``metrics``, ``plots``,
-``explain`` (LIME), ``models`` (shared model pieces),
-``probes`` (gradients reaching each step), ``leakage`` (grouped splits, near-duplicates)
-and ``results`` (each chapter's recorded numbers).
+| module | holds |
+|---|---|
+| ``settings`` | where files go, quick or full mode |
+| ``files`` | checksummed fetching, atomic writes, the data errors |
+| ``data`` | the book's data sets (loaders, splits) |
+| ``text`` | tokenizers, vocabulary, encoding, batching |
+| ``vectors`` | pre-trained embeddings (GloVe) |
+| ``models`` | the model pieces several chapters share (BiLSTM, last real step) |
+| ``training`` | set-up, precision, ``fit``, ``evaluate``, ``predict``, the restore rule |
+| ``metrics``, ``plots`` | accuracy, RMSE, reports; training curves, confusion matrices |
+| ``ratings`` | star ratings: expected rating, RMSE, the rating heads |
+| ``probes`` | gradients reaching each step |
+| ``leakage`` | grouped splits, near-duplicates |
+| ``explain`` | LIME for the book's models |
+| ``classifier`` | ``TextClassifier``: fit, predict, save and load on your own data |
+| ``cli`` | the ``textclf`` command line (train, predict, explain) |
+| ``results`` | each chapter's recorded numbers |
 """
 
 __version__ = "0.1.0"

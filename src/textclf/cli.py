@@ -1,0 +1,286 @@
+"""The command line: ``textclf train``, ``textclf predict`` and ``textclf explain`` (also ``python -m textclf``).
+
+Exit status 0 on success, 2 on a usage or data error (one message on stderr, no traceback).
+CSV files are read as UTF-8, every cell as text; a cell that is empty or only spaces is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .files import DataError, atomic_write
+
+#: TF-IDF + logistic regression, the baseline ``train`` prints: C is fixed (not tuned on the
+#: validation part, which the BiLSTM also uses only to pick its epoch).
+BASELINE_C = 1.0
+_WHOLE = re.compile(r"^[+-]?\d+$")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+class UsageError(ValueError):
+    """A command-line or input-file problem, reported as one line with exit status 2."""
+
+
+# ------------------------------------------------------------------------------------------ CSV input
+
+def read_csv(path: str | Path) -> pd.DataFrame:
+    """Every cell of a UTF-8 CSV file as text (nothing turned into NaN or numbers)."""
+    path = Path(path)
+    if not path.exists():
+        raise UsageError(f"no such file: {path}")
+    if path.is_dir():
+        raise UsageError(f"{path} is a directory; give the path of a CSV file")
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise UsageError(f"cannot read {path} ({err.strerror or err})") from err
+    try:
+        content = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise UsageError(f"{path}, line {line}: byte 0x{data[err.start]:02x} is not UTF-8; save the file "
+                         f"as UTF-8 (in a spreadsheet: CSV UTF-8)") from err
+    if not content.strip():
+        raise UsageError(f"{path} is empty: a CSV file needs a header line naming the columns, then one row "
+                         f"per example")
+    try:
+        df = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False, na_filter=False)
+    except (pd.errors.ParserError, ValueError) as err:
+        raise UsageError(f"{path} is not a valid CSV file: {str(err).strip()}") from err
+    if len(df) == 0:
+        raise UsageError(f"{path} has a header ({', '.join(map(str, df.columns))}) but no rows")
+    return df
+
+
+def need_columns(df: pd.DataFrame, path, **columns: str) -> None:
+    """Refuse a missing column, listing the columns the file has."""
+    for option, name in columns.items():
+        if name not in df.columns:
+            raise UsageError(f"{path} has no column {name!r} (--{option}); its columns are: "
+                             + ", ".join(repr(c) for c in df.columns))
+
+
+def _blank(values: pd.Series) -> np.ndarray:
+    return values.str.strip().eq("").to_numpy()
+
+
+def label_values(values: pd.Series, path, column: str) -> list:
+    """A label column as whole numbers (if every label is one) or as class names; a mix is refused."""
+    numeric = values.str.strip().str.match(_NUMBER.pattern).to_numpy()
+    if numeric.all():
+        whole = values.str.strip().str.match(_WHOLE.pattern).to_numpy()
+        if not whole.all():
+            row = int(np.flatnonzero(~whole)[0])
+            raise UsageError(f"{path}, column {column!r}: labels must be class names or whole numbers, row "
+                             f"{row + 1} has {values.iloc[row]!r}")
+        return [int(v) for v in values]
+    if numeric.any():
+        n, t = int(np.flatnonzero(numeric)[0]), int(np.flatnonzero(~numeric)[0])
+        raise UsageError(f"{path}, column {column!r} mixes numbers and names (row {n + 1}: {values.iloc[n]!r}, "
+                         f"row {t + 1}: {values.iloc[t]!r}); use one kind of label")
+    return values.tolist()
+
+
+def read_examples(path: str | Path, text: str, label: str) -> tuple[list[str], list]:
+    """The texts and labels of a CSV file's two named columns, as ``textclf train`` reads them.
+
+    Rows with an empty text or label are dropped (the counts are printed); labels are whole
+    numbers if every one is, else class names; fewer than two classes is an error.
+    """
+    df = read_csv(path)
+    need_columns(df, path, text=text, label=label)
+    if text == label:
+        raise UsageError("--text and --label name the same column")
+    empty_text, empty_label = _blank(df[text]), _blank(df[label])
+    if empty_text.any():
+        print(f"dropped {int(empty_text.sum()):,} of {len(df):,} rows with an empty or missing text "
+              f"(column {text!r})")
+    if (empty_label & ~empty_text).any():
+        print(f"dropped {int((empty_label & ~empty_text).sum()):,} rows with an empty label (column {label!r})")
+    df = df[~empty_text & ~empty_label]
+    if len(df) == 0:
+        raise UsageError(f"{path}: no row has both a text (column {text!r}) and a label "
+                         f"(column {label!r})")
+    texts, labels = df[text].tolist(), label_values(df[label].str.strip(), path, label)
+    classes, counts = np.unique(np.asarray(labels), return_counts=True)
+    if len(classes) < 2:
+        raise UsageError(f"{path}, column {label!r} holds one class only ({classes.tolist()[0]!r}, "
+                         f"{counts[0]:,} rows): a classifier needs at least two")
+    print(f"{len(texts):,} examples, {len(classes)} classes: "
+          + ", ".join(f"{c} ({n:,})" for c, n in zip(classes.tolist(), counts.tolist())))
+    return texts, labels
+
+
+# ------------------------------------------------------------------------------------------- commands
+
+def train(args: argparse.Namespace) -> None:
+    from .classifier import TextClassifier, _check_target, tfidf_baseline, validation_split
+
+    out = Path(args.out)
+    _check_target(out, args.overwrite)  # fail before training, not after
+    texts, labels = read_examples(args.data, args.text, args.label)
+    try:
+        train_at, valid_at = validation_split(labels, 0.1, args.seed)
+    except ValueError as err:
+        raise UsageError(f"{args.data}, column {args.label!r}: {err}") from err
+    pick = lambda values, at: [values[i] for i in at]  # noqa: E731
+    train_texts, valid_texts = pick(texts, train_at), pick(texts, valid_at)
+    train_labels, valid_labels = pick(labels, train_at), pick(labels, valid_at)
+
+    clf = TextClassifier(epochs=args.epochs, seed=args.seed, hidden_dim=args.hidden_dim,
+                         glove=not args.no_glove, quick=True if args.quick else None)
+    start = time.perf_counter()
+    clf.fit(train_texts, train_labels, validation=(valid_texts, valid_labels))
+    seconds = time.perf_counter() - start
+    accuracy = clf.score(valid_texts, valid_labels)
+    baseline = tfidf_baseline(train_texts, train_labels, C=BASELINE_C).score(valid_texts, valid_labels)
+    print(f"validation accuracy on {len(valid_texts):,} texts: BiLSTM {accuracy:.2%} ({seconds:.0f} s) | "
+          f"TF-IDF + logistic regression (C={BASELINE_C:g}) {baseline:.2%}")
+    clf.save(out, overwrite=args.overwrite)
+    print(f"saved the model to {out}")
+
+
+def predict(args: argparse.Namespace) -> None:
+    from .classifier import TextClassifier
+
+    if args.csv is None and not args.texts:
+        raise UsageError("give texts to classify, or --csv IN.csv --text COLUMN --out OUT.csv")
+    if args.csv is not None and args.texts:
+        raise UsageError("give either texts or --csv, not both")
+    if args.csv is None and (args.text or args.out):
+        raise UsageError("--text and --out go with --csv IN.csv")
+    if args.csv is not None and not (args.text and args.out):
+        raise UsageError("--csv needs --text COLUMN (the texts) and --out OUT.csv (where to write)")
+    if args.csv is not None and Path(args.out).is_dir():
+        raise UsageError(f"--out {args.out} is a directory; give the path of the CSV file to write")
+    clf = TextClassifier.load(args.model)
+    if args.csv is None:
+        probabilities = clf.predict_proba(args.texts)
+        for text, row in zip(args.texts, probabilities):
+            best = int(row.argmax())
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            print(f"{clf.classes_[best]}\t{row[best]:.3f}\t{shown}")
+        return
+    df = read_csv(args.csv)
+    need_columns(df, args.csv, text=args.text)
+    columns = ["predicted_label", *(f"p_{c}" for c in clf.classes_.tolist())]
+    taken = [c for c in columns if c in df.columns]
+    if taken:
+        raise UsageError(f"{args.csv} already has the column(s) {', '.join(map(repr, taken))} that predict adds; "
+                         f"rename or drop them")
+    blank = _blank(df[args.text])
+    probabilities = clf.predict_proba(df[args.text][~blank].tolist())
+    df["predicted_label"] = ""
+    df.loc[~blank, "predicted_label"] = [str(c) for c in clf.classes_[probabilities.argmax(axis=1)]]
+    for j, c in enumerate(clf.classes_.tolist()):
+        df[f"p_{c}"] = ""
+        df.loc[~blank, f"p_{c}"] = [f"{p:.6f}" for p in probabilities[:, j]]
+    with atomic_write(args.out) as tmp:
+        df.to_csv(tmp, index=False)
+    if blank.any():
+        print(f"{int(blank.sum()):,} rows have an empty text: left without a prediction")
+    print(f"wrote {len(df):,} rows with predicted_label and {', '.join(columns[1:])} to {args.out}")
+
+
+def explain(args: argparse.Namespace) -> None:
+    from .classifier import TextClassifier
+
+    clf = TextClassifier.load(args.model)
+    print(clf.explain(args.text, words=args.words, samples=args.samples, seed=args.seed).table())
+
+
+# ----------------------------------------------------------------------------------------- the parser
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}")
+    return number
+
+
+def _natural(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}")
+    return number
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="textclf", description="Train a bidirectional LSTM text classifier on your own CSV, then "
+        "predict and explain with it.")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("train", help="train on a CSV file and save the model",
+                            description="Train on a labelled CSV: 10%% of it (stratified, fixed seed) "
+                            "picks the epoch and is scored, beside TF-IDF + logistic regression; the "
+                            "model is saved to a folder.")
+    p.add_argument("data", metavar="DATA.csv", help="UTF-8 CSV file with a header line")
+    p.add_argument("--text", required=True, metavar="COLUMN", help="the column holding the texts")
+    p.add_argument("--label", required=True, metavar="COLUMN", help="the column holding the labels "
+                   "(class names, or whole numbers)")
+    p.add_argument("--out", required=True, metavar="MODEL_DIR", help="folder to save the model in")
+    p.add_argument("--quick", action="store_true", help="a few seconds of training: at most 2 epochs "
+                   "of 8 batches (as TEXTCLF_QUICK=1)")
+    p.add_argument("--epochs", type=_positive, default=10, help="most epochs to train (default 10; "
+                   "stops after 2 without a better validation loss)")
+    p.add_argument("--seed", type=_natural, default=0, help="random seed (default 0)")
+    p.add_argument("--hidden-dim", type=_positive, default=128, help="LSTM size per direction (default 128)")
+    p.add_argument("--no-glove", action="store_true", help="start from random word vectors, not GloVe")
+    p.add_argument("--overwrite", action="store_true", help="replace a model already saved in MODEL_DIR")
+    p.set_defaults(run=train)
+
+    p = commands.add_parser("predict", help="classify texts, or a CSV file's texts",
+                            description="Print each text's predicted label and its probability, or "
+                            "write a CSV file's rows with predicted_label and one p_<class> column per class.")
+    p.add_argument("model", metavar="MODEL_DIR", help="a folder written by textclf train")
+    p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify")
+    p.add_argument("--csv", metavar="IN.csv", help="a UTF-8 CSV file whose texts to classify")
+    p.add_argument("--text", metavar="COLUMN", help="with --csv: the column holding the texts")
+    p.add_argument("--out", metavar="OUT.csv", help="with --csv: the CSV file to write")
+    p.set_defaults(run=predict)
+
+    p = commands.add_parser("explain", help="LIME's top words for a text's predicted class",
+                            description="Which words pushed the prediction of one text towards its "
+                            "predicted class (+) or away from it (-), estimated by LIME.")
+    p.add_argument("model", metavar="MODEL_DIR", help="a folder written by textclf train")
+    p.add_argument("text", metavar="TEXT", help="the text to explain")
+    p.add_argument("--words", type=_positive, default=10, help="how many words to show (default 10)")
+    p.add_argument("--samples", type=_positive, default=1000, help="perturbed texts LIME classifies "
+                   "(default 1000; more is steadier and slower)")
+    p.add_argument("--seed", type=_natural, default=0, help="LIME's random seed (default 0)")
+    p.set_defaults(run=explain)
+    return top
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit status (0 done, 2 usage or data error)."""
+    from .classifier import ModelFileError
+
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exit_:  # --help (0) or a usage error (2), already printed by argparse
+        return int(exit_.code or 0)
+    try:
+        args.run(args)
+    except (UsageError, ModelFileError, DataError, ValueError, TypeError, OSError) as err:
+        print(f"textclf {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"textclf {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return 0
