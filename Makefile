@@ -10,7 +10,7 @@ LOCKER := .venv-lock
 # Offline data: use the datasets mirror beside the checkout when there is one.
 export TEXTCLF_DATA_MIRROR ?= $(abspath $(wildcard ../shared/datasets))
 
-.PHONY: book test unit notebooks browser results lock assignments compat clean
+.PHONY: book test unit notebooks browser lab lab-test results lock assignments compat clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +33,17 @@ notebooks: $(STAMP)
 browser: $(STAMP)
 	$(BIN)/python -m pytest -q -s --noconftest -p no:cacheprovider tests/browser
 
-test: unit notebooks book browser
+# Chapter 1 run with Run > Run All Cells in JupyterLab (quick mode) in Debian's chromium.
+lab-test: $(STAMP)
+	$(BIN)/python -m pytest -q -s --noconftest -p no:cacheprovider tests/lab
+
+test: unit notebooks book browser lab-test
+
+# Run the chapters yourself: JupyterLab on .venv's kernel at the repository root (open chapters/);
+# it prints the URL with its token. Add TEXTCLF_QUICK=1 for the small, fast runs.
+lab: $(STAMP)
+	$(BIN)/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR) \
+		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 # The results page (chapters/results.md) from results/*.json; tests/test_results_page.py fails when it is stale.
 results: $(STAMP)

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 
 # tests/compat needs torch 2.3 + torchtext in their own environment: `make compat` runs it.
 # tests/browser needs the built book: `make browser` runs it after `make book`.
-collect_ignore = ["compat", "browser"]
+collect_ignore = ["compat", "browser", "lab"]
 
 
 @pytest.fixture(scope="session")
