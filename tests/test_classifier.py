@@ -277,3 +277,16 @@ def test_tfidf_baseline_is_a_fitted_pipeline_with_string_labels():
     assert list(baseline.predict(["great", "awful"])) == ["pos", "neg"]
     with pytest.raises(ValueError, match="differ in length"):
         tfidf_baseline(texts, labels[:-1])
+
+
+def test_tuned_tfidf_baseline_picks_c_on_validation():
+    from textclf.classifier import tuned_tfidf_baseline
+
+    texts = ["good great fine", "great fine day", "bad awful poor", "awful poor night"] * 3
+    labels = ["pos", "pos", "neg", "neg"] * 3
+    model, scores = tuned_tfidf_baseline(texts, labels, ["fine great", "poor awful"], ["pos", "neg"],
+                                         Cs=(0.5, 2.0))
+    assert list(scores) == [0.5, 2.0] and scores[0.5] == 1.0
+    assert model.named_steps["logisticregression"].C == 0.5  # the first best on a tie
+    with pytest.raises(ValueError, match="at least one value"):
+        tuned_tfidf_baseline(texts, labels, texts, labels, Cs=())

@@ -51,7 +51,7 @@ def test_train_prints_accuracies_and_saves(trained):
     folder, printed = trained
     assert "dropped 2 of 50 rows with an empty or missing text" in printed
     assert "epoch  1 |" in printed
-    assert "BiLSTM" in printed and "TF-IDF + logistic regression (C=1)" in printed
+    assert "BiLSTM" in printed and "chosen on validation)" in printed and "TF-IDF + logistic regression (C=" in printed
     assert (folder / "model" / "manifest.json").is_file()
 
 
