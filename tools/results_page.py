@@ -1,17 +1,23 @@
-"""Write the book's results page, chapters/results.md, from results/*.json (`make results`).
+"""Write the book's results page, chapters/results.md, and its figures (`make results`).
 
-Every number on the page comes from a results file a chapter's committed full run saved, or from
-results/references.yaml (the seeds' and published numbers, each with its source). Nothing on the
-page is typed by hand; tests/test_results_page.py fails when the page differs from what this
-script writes now. Any results file is shown, also one this script knows nothing about: all its
-numbers appear, and its accuracy-like numbers become its headline.
+The page leads with one figure and table per data set (the tutorial's number, this book's rebuild
+of it, the book's best sequence model, the linear baseline, published results), then how each
+chapter ran and every number it saved. Every number comes from a results file a chapter's
+committed full run saved, or from results/references.yaml (the tutorials' and published numbers,
+each with its source); nothing is typed by hand. tests/test_results_page.py fails when the page or
+a figure (chapters/results_figures/*.svg) differs from what this script writes now. Any results
+file is shown, also one this script knows nothing about: all its numbers appear, and its
+accuracy-like numbers become its headline.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sys
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -19,6 +25,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
 PAGE = ROOT / "chapters" / "results.md"
+FIGURES = ROOT / "chapters" / "results_figures"
 NOT_RECORDED = "not recorded"
 
 # The numbers that carry each known chapter's story, in reading order: (metric, what it is).
@@ -71,7 +78,7 @@ HEADLINES: dict[str, list[tuple[str, str]]] = {
 }
 # For a results file not listed above: its numbers whose names say they are scores.
 GENERIC_HEADLINE = re.compile(r"(accuracy|rmse|mae|f1|auc)$", re.IGNORECASE)
-KIND = {"seed": "seed tutorial", "anchor": "published"}
+KIND = {"tutorial": "tutorial", "published": "published"}
 
 
 def fmt(value) -> str:
@@ -155,6 +162,11 @@ def load_references() -> list[dict]:
     return entries
 
 
+def whose(ref: dict) -> str:
+    """What a quoted number's source is, as the book names it: "the lecture", "published"."""
+    return _cell(ref.get("by", KIND[ref["kind"]]))
+
+
 def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -172,16 +184,370 @@ def headline(stem: str, metrics: dict) -> list[tuple[str, str]]:
     return [(key, key) for key in metrics if GENERIC_HEADLINE.search(key)]
 
 
+# ---- One figure and table per data set: what a reader came for -------------------------------
+
+@dataclass(frozen=True)
+class Ours:
+    """One of this book's numbers: a metric in a chapter's results file, and what it is."""
+
+    role: str  # a key of ROLES
+    chapter: str
+    key: str
+    label: str
+    split: str = ""  # what it was measured on; "" reads it from the key
+    note: str = ""  # how it was chosen, said after whose number it is
+
+
+@dataclass(frozen=True)
+class Tutorials:
+    """The tutorial numbers of one chapter in references.yaml, each followed by the metric of ours
+    its `compare` names; `compare` here keeps only the entry that names it."""
+
+    chapter: str
+    compare: str | None = None
+    ours_label: str | None = None  # None: the tutorial's row name
+    ours_role: str = "rebuild"
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One measure of a data set's figure; its published numbers come from references.yaml."""
+
+    measure: str  # a key of MEASURES
+    tutorials: tuple[Tutorials, ...]
+    ours: tuple[Ours, ...]
+
+
+@dataclass(frozen=True)
+class DataSet:
+    slug: str
+    title: str
+    about: str  # what is predicted and how it is scored, in words
+    chapters: tuple[str, ...]  # the chapters whose published numbers belong here
+    panels: tuple[Panel, ...]
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One row of a figure and its table."""
+
+    role: str
+    label: str
+    tag: str  # whose number, in words
+    value: float
+    split: str
+    trained_on: int | None
+    source: str  # MyST: the citation or the chapter
+    low: float | None = None
+    high: float | None = None
+    note: str = ""
+
+
+# role: (tag, bar colour, hatch). Colours from the Okabe-Ito palette; the hatch (quoted or measured
+# here) and the tag printed under each row's name carry the same information without colour.
+ROLES = {
+    "tutorial": ("tutorial", "#E69F00", "//"),
+    "rebuild": ("rebuilt here", "#56B4E9", ""),
+    "sequence": ("this book", "#0072B2", ""),
+    "best": ("best sequence model", "#0072B2", ""),
+    "linear": ("linear baseline", "#009E73", ""),
+    "constant": ("no text", "#BBBBBB", ""),
+    "published": ("published", "#CC79A7", "\\\\"),
+}
+# measure: (name, which way is better)
+MEASURES = {"accuracy": ("Accuracy", "higher is better"), "rmse": ("RMSE in stars", "lower is better")}
+TRAIN_KEY, TEST_KEY = "train_examples", "test_examples"  # optional sizes in a results file
+IMDB = ("04_rnn_baseline_imdb", "05_contestants", "06_advanced_bilstm_glove")
+AG, STARS, TWEETS = "07_ag_news_lstms", "08_star_ratings", "09_char_level_tweets"
+LINEAR = "TF-IDF + logistic regression"
+QUOTED_AND_OURS = ("Hatched bars are quoted from a tutorial or a paper; plain bars were measured in "
+                   "this book's runs.")
+ALL_OURS = "Every bar was measured in this book's runs."
+
+DATASETS = (
+    DataSet(
+        "imdb", "IMDb movie reviews",
+        "Is a movie review positive or negative? Accuracy on the IMDb test reviews.",
+        IMDB,
+        (Panel("accuracy",
+               (Tutorials("06_advanced_bilstm_glove"), Tutorials("04_rnn_baseline_imdb"),
+                Tutorials("05_contestants", "lstm.test_accuracy", "This book's LSTM contestant", "sequence")),
+               (Ours("best", "06_advanced_bilstm_glove", "best.test_accuracy",
+                     "Bidirectional LSTM with GloVe", note="chosen on validation"),
+                Ours("linear", "06_advanced_bilstm_glove", "tfidf_logreg.test_accuracy", LINEAR))),),
+    ),
+    DataSet(
+        "ag_news", "AG News topics",
+        "Which desk (world, sports, business, sci/tech) does a news text come from? Accuracy on the "
+        "test part of this book's run; the chapter says which texts it learned from. Where the "
+        "same model scored differently on repeated evaluations, a line spans the range.",
+        (AG,),
+        (Panel("accuracy", (Tutorials(AG),),
+               (*(Ours("rebuild", AG, f"{key}.test_accuracy", f"The tutorial's approach {n} (`{key}`)")
+                  for n, key in enumerate(["lstm_25", "lstm_50", "lstm_3_layers", "stacked_50_60_75",
+                                           "bilstm_3_layers"], start=1)),
+                Ours("best", AG, "fixed.test_accuracy", "Bidirectional LSTM with pooling and GloVe",
+                     note="chosen on validation"),
+                Ours("linear", AG, "tfidf_logreg.test_accuracy", LINEAR))),),
+    ),
+    DataSet(
+        "star_ratings", "Clothing reviews: star ratings",
+        "How many stars, one to five, does a shopper give a clothing review? Accuracy (how often "
+        "the star is right) and RMSE (how far the stars miss, in stars) on the test reviews.",
+        (STARS,),
+        tuple(Panel(measure, (Tutorials(STARS),),
+                    (Ours("rebuild", STARS, f"seed_model.test_{measure}", "The tutorial's LSTM"),
+                     Ours("best", STARS, f"bilstm_regression_title_text.test_{measure}",
+                          "Bidirectional LSTM regression, title and text",
+                          note="chosen on validation RMSE"),
+                     Ours("linear", STARS, f"tfidf_logistic.test_{measure}", LINEAR),
+                     Ours("constant", STARS, f"{constant}.test_{measure}", label)))
+              for measure, constant, label in [("accuracy", "majority", "Always the most frequent rating"),
+                                               ("rmse", "mean", "Always the mean training rating")]),
+    ),
+    DataSet(
+        "tweets", "Tweets: positive or negative",
+        "Is a tweet positive or negative, read one character at a time? Accuracy on two test parts: "
+        "a random split, where other versions of a test tweet can be in training, and a split "
+        "grouped by tweet, where they cannot.",
+        (TWEETS,),
+        (Panel("accuracy", (Tutorials(TWEETS),), tuple(
+            Ours(role, TWEETS, f"{model}.{split}_split.test_accuracy", label, f"test, {split} split",
+                 note="chosen on validation" if role == "best" else "")
+            for role, model, label in [("rebuild", "seed_model", "The tutorial's character LSTM"),
+                                       ("best", "char_lstm", "Character LSTM"),
+                                       ("linear", "tfidf_char",
+                                        "Character n-gram TF-IDF + logistic regression")]
+            for split in ("random", "grouped"))),),
+    ),
+)
+
+
+def _chapter_link(stem: str, docs: set[str]) -> str:
+    number = re.match(r"\d+", stem)
+    name = f"chapter {int(number.group())}" if number else stem.replace("_", " ")
+    return f"{{doc}}`{name} <{stem}>`" if f"chapters/{stem}" in docs else name
+
+
+def _our_bar(role: str, chapter: str, key: str, label: str, split: str, records: dict,
+             docs: set[str], note: str = "") -> Bar | None:
+    metrics = records.get(chapter, {}).get("metrics", {})
+    if key not in metrics:
+        return None
+    if not split:
+        split = "validation" if "valid" in key else "test"
+    if split == "test" and TEST_KEY in metrics:
+        split = f"test, {metrics[TEST_KEY]:,} texts"
+    stem = key.removesuffix("test_accuracy")
+    low, high = metrics.get(f"{stem}test_accuracy_min"), metrics.get(f"{stem}test_accuracy_max")
+    ranged = key.endswith("test_accuracy") and low is not None and high is not None and low < high
+    return Bar(role, label, ROLES[role][0], metrics[key], split, metrics.get(TRAIN_KEY),
+               _chapter_link(chapter, docs), low if ranged else None, high if ranged else None, note)
+
+
+def _quoted_bar(ref: dict) -> Bar:
+    role = "tutorial" if ref["kind"] == "tutorial" else "published"
+    return Bar(role, ref.get("short", ref["what"]), ref.get("by", KIND[ref["kind"]]), ref["value"],
+               ref.get("split", "test"), ref.get("trained_on"), f"{{cite}}`{ref['source']}`")
+
+
+def bars(dataset: DataSet, panel: Panel, records: dict, references: list[dict],
+         docs: set[str]) -> list[Bar]:
+    """A panel's rows: each tutorial number and ours beside it, our other rows, published numbers."""
+    out, shown = [], set()
+    measure_of = lambda ref: ref.get("measure", "accuracy")  # noqa: E731
+    for group in panel.tutorials:
+        for ref in references:
+            if (ref["chapter"] != group.chapter or ref["kind"] != "tutorial"
+                    or measure_of(ref) != panel.measure
+                    or (group.compare and ref.get("compare") != group.compare)):
+                continue
+            out.append(_quoted_bar(ref))
+            if ref.get("compare"):
+                ours = _our_bar(group.ours_role, group.chapter, ref["compare"],
+                                group.ours_label or out[-1].label, "", records, docs)
+                if ours:
+                    out.append(ours)
+                    shown.add((group.chapter, ref["compare"]))
+    for row in panel.ours:
+        if (row.chapter, row.key) not in shown:
+            bar = _our_bar(row.role, row.chapter, row.key, row.label, row.split, records, docs, row.note)
+            out += [bar] if bar else []
+    seen = set()
+    for ref in references:
+        if (ref["kind"] == "published" and ref["chapter"] in dataset.chapters
+                and measure_of(ref) == panel.measure):
+            if (ref["source"], ref["value"]) not in seen:
+                seen.add((ref["source"], ref["value"]))
+                out.append(_quoted_bar(ref))
+    return out
+
+
+def shown_value(value: float, measure: str) -> str:
+    """Accuracy as a percentage with two decimals, anything else as `fmt` writes it."""
+    return f"{100 * value:.2f} %" if measure == "accuracy" else fmt(value)
+
+
+def _row_detail(bar: Bar) -> str:
+    trained = f", trained on {bar.trained_on:,} texts" if bar.trained_on else ""
+    note = f" ({bar.note})" if bar.note else ""
+    return f"{bar.tag}{note}, {bar.split}{trained}"
+
+
+def _range(bar: Bar, measure: str, before: str, after: str = "") -> str:
+    if bar.low is None:
+        return ""
+    return f"{before}range {shown_value(bar.low, measure)} to {shown_value(bar.high, measure)}{after}"
+
+
+def alt_text(dataset: DataSet, panels: list[tuple[Panel, list[Bar]]]) -> str:
+    """The figure in words: every row's name, whose number it is, what it was measured on, value."""
+    parts = []
+    for panel, rows in panels:
+        name, better = MEASURES[panel.measure]
+        values = "; ".join(f"{b.label.replace('`', '')}, {_row_detail(b)}: "
+                           f"{shown_value(b.value, panel.measure)}{_range(b, panel.measure, ', ')}"
+                           for b in rows)
+        parts.append(f"{name} ({better}): {values}.")
+    return f"Bar chart, {dataset.title}. " + " ".join(parts)
+
+
+def _wrapped(text: str, width: int) -> list[str]:
+    return textwrap.wrap(text, width) or [""]
+
+
+def figure_svg(dataset: DataSet, panels: list[tuple[Panel, list[Bar]]]) -> bytes:
+    """The data set's figure as SVG bytes, the same bytes on every run (fixed ids, no date).
+
+    Horizontal bars, one panel per measure; each row's name and whose number it is stand above its
+    bar (wrapped, not shrunk), so the figure stays readable when a phone fits it to its width."""
+    from matplotlib import rc_context
+    from matplotlib.figure import Figure
+
+    # Heights in inches: a name line, a detail line, the bar and the space under it.
+    width, name_h, detail_h, bar_h, space = 4.2, 0.21, 0.18, 0.26, 0.14
+    title_h, axis_h, gap = 0.5, 0.4, 0.35
+    layouts = []
+    for panel, rows in panels:
+        lines = [(_wrapped(b.label.replace("`", ""), 46), _wrapped(_row_detail(b), 60)) for b in rows]
+        heights = [name_h * len(n) + detail_h * len(d) + bar_h + space for n, d in lines]
+        layouts.append((panel, rows, lines, heights))
+    height = sum(title_h + sum(h) + axis_h for *_, h in layouts) + gap * (len(panels) - 1)
+    style = {"svg.hashsalt": f"results-{dataset.slug}", "svg.fonttype": "path",
+             "font.family": "DejaVu Sans", "font.size": 12, "hatch.linewidth": 1.0}
+    with rc_context(style):
+        fig = Figure(figsize=(width, height))
+        y_top = height
+        for panel, rows, lines, heights in layouts:
+            tall = sum(heights)
+            y_top -= title_h
+            ax = fig.add_axes((0.035, (y_top - tall) / height, 0.94, tall / height))
+            y_top -= tall + axis_h + gap
+            name, better = MEASURES[panel.measure]
+            ax.set_title(f"{name}, {better}", loc="left", fontsize=12,
+                         fontweight="bold", pad=8)
+            longest = max(max(b.value, b.high or 0) for b in rows)
+            limit = 1.0 if panel.measure == "accuracy" else longest * 1.05
+            ax.set_xlim(0, max(limit, longest) * 1.22)
+            ax.set_ylim(0, tall)  # y in inches from the bottom of the panel
+            y = tall
+            for bar, (name_lines, detail_lines), row_h in zip(rows, lines, heights):
+                _, colour, hatch = ROLES[bar.role]
+                ax.text(0, y, "\n".join(name_lines), va="top", ha="left", fontsize=12,
+                        linespacing=1.1)
+                y_detail = y - name_h * len(name_lines)
+                ax.text(0, y_detail, "\n".join(detail_lines), va="top", ha="left", fontsize=10,
+                        color="#333333", linespacing=1.1)
+                centre = y_detail - detail_h * len(detail_lines) - bar_h / 2
+                ax.barh(centre, bar.value, height=bar_h * 0.9, color=colour, hatch=hatch,
+                        edgecolor="#222222", linewidth=0.8)
+                end = bar.value
+                if bar.low is not None:
+                    ax.plot([bar.low, bar.high], [centre] * 2, color="#222222", linewidth=1.5,
+                            marker="|", markersize=12, markeredgewidth=1.5)
+                    end = max(end, bar.high)
+                ax.text(end + 0.012 * ax.get_xlim()[1], centre, shown_value(bar.value, panel.measure),
+                        va="center", ha="left", fontsize=12, fontweight="bold")
+                y -= row_h
+            ax.set_yticks([])
+            for side in ("left", "right", "top"):
+                ax.spines[side].set_visible(False)
+            ax.spines["bottom"].set_bounds(0, limit)
+            if panel.measure == "accuracy":
+                ax.set_xticks([0, 0.25, 0.5, 0.75, 1.0], ["0 %", "25 %", "50 %", "75 %", "100 %"])
+            else:
+                ax.set_xticks([t for t in ax.get_xticks() if 0 <= t <= limit])
+            ax.tick_params(axis="x", labelsize=10)
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def dataset_panels(records: dict, references: list[dict], docs: set[str]):
+    """Each data set that has any number, with its panels' rows (panels without rows left out)."""
+    for dataset in DATASETS:
+        panels = [(panel, rows) for panel in dataset.panels
+                  if (rows := bars(dataset, panel, records, references, docs))]
+        if panels:
+            yield dataset, panels
+
+
+def figures() -> dict[str, bytes]:
+    """Every figure of the page: file name under chapters/results_figures -> SVG bytes."""
+    records, references, docs = load_results(), load_references(), toc_docs()
+    return {f"{dataset.slug}.svg": figure_svg(dataset, panels)
+            for dataset, panels in dataset_panels(records, references, docs)}
+
+
+def column(name: str) -> str:
+    """A measure's name as a table header: "accuracy", but "RMSE in stars"."""
+    return name[0].lower() + name[1:] if name[1:2].islower() else name
+
+
+def dataset_sections(records: dict, references: list[dict], docs: set[str]) -> list[str]:
+    """The page's opening: per data set a heading, one sentence, the figure and its table."""
+    out = []
+    for dataset, panels in dataset_panels(records, references, docs):
+        out += [f"## {dataset.title}", "", dataset.about, "",
+                f"```{{figure}} {FIGURES.name}/{dataset.slug}.svg",
+                f":alt: {alt_text(dataset, panels)}",
+                f":name: results-{dataset.slug.replace('_', '-')}",
+                "",
+                f"{dataset.title}. " + (QUOTED_AND_OURS if any(
+                    b.role in ("tutorial", "published") for _, rows in panels for b in rows) else ALL_OURS)
+                + " Under each name: whose number it is and what it was measured on.",
+                "```", ""]
+        for panel, rows in panels:
+            trained = any(b.trained_on for b in rows)
+            out += ["| model | whose number | measured on | " + ("trained on | " if trained else "")
+                    + f"{column(MEASURES[panel.measure][0])} | source |",
+                    "|---|---|---|" + ("---|" if trained else "") + "---|---|"]
+            for b in rows:
+                cells = [_cell(b.label), _cell(b.tag + (f" ({b.note})" if b.note else "")), _cell(b.split)]
+                cells += [f"{b.trained_on:,} texts" if b.trained_on else "-"] if trained else []
+                value = shown_value(b.value, panel.measure) + _range(b, panel.measure, " (", ")")
+                out.append("| " + " | ".join([*cells, value, b.source]) + " |")
+            out.append("")
+    return out
+
+
 def render() -> str:
     records, references, docs = load_results(), load_references(), toc_docs()
     out = [
         "# Results",
         "",
+        "For each data set: the tutorial's number, this book's rebuild of it, the book's best "
+        "sequence model, a linear baseline (TF-IDF + logistic regression) and, for scale, published "
+        "results, each labelled with what it was measured on. Below them: how and when each "
+        "chapter ran, and every number it saved.",
+        "",
         "Every number on this page was saved by a chapter's closing cell during the committed full "
         "run of that chapter (`results/<chapter>.json`), or is quoted from a source named beside it "
-        "(`results/references.yaml`). The page itself is written by `tools/results_page.py` "
-        "(`make results`); a test fails when it falls behind the results files.",
+        "(`results/references.yaml`). The page and its figures are written by "
+        "`tools/results_page.py` (`make results`); a test fails when they fall behind the results "
+        "files.",
         "",
+        *dataset_sections(records, references, docs),
         "## How and when each chapter ran",
         "",
         "Wall time is the whole notebook, from `training.setup()` to the saved results. The machine "
@@ -222,7 +588,7 @@ def render() -> str:
             out += ["Beside them:", "", "| number | value | this book | source |", "|---|---|---|---|"]
             for ref in beside:
                 ours = fmt(metrics[ref["compare"]]) if ref.get("compare") in metrics else "-"
-                out.append(f"| {_cell(ref['what'])} ({KIND[ref['kind']]}) | {fmt(ref['value'])} | {ours} "
+                out.append(f"| {_cell(ref['what'])} ({whose(ref)}) | {fmt(ref['value'])} | {ours} "
                            f"| {{cite}}`{ref['source']}`: {_cell(ref['where'])} |")
             out.append("")
         out += [f":::{{dropdown}} All {len(metrics)} numbers this run saved", "",
@@ -234,21 +600,34 @@ def render() -> str:
         out += ["## Numbers waiting for their chapter's run", "",
                 "| chapter | number | value | source |", "|---|---|---|---|"]
         for ref in (r for r in references if r["chapter"] in waiting):
-            out.append(f"| `{ref['chapter']}` | {_cell(ref['what'])} ({KIND[ref['kind']]}) | {fmt(ref['value'])} "
+            out.append(f"| `{ref['chapter']}` | {_cell(ref['what'])} ({whose(ref)}) | {fmt(ref['value'])} "
                        f"| {{cite}}`{ref['source']}`: {_cell(ref['where'])} |")
         out.append("")
     return "\n".join(out)
 
 
+def write(path: Path, content: str | bytes) -> bool:
+    """Write `content` to `path` atomically (a reader never sees half a file); False if unchanged."""
+    data = content.encode() if isinstance(content, str) else content
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return True
+
+
 def main() -> int:
-    text = render()
-    if PAGE.is_file() and PAGE.read_text() == text:
-        print(f"{PAGE.relative_to(ROOT)} is up to date")
-        return 0
-    tmp = PAGE.with_suffix(".md.tmp")
-    tmp.write_text(text)
-    tmp.replace(PAGE)  # atomic: a reader never sees half a page
-    print(f"wrote {PAGE.relative_to(ROOT)}")
+    FIGURES.mkdir(exist_ok=True)
+    drawn = figures()
+    for old in sorted(set(p.name for p in FIGURES.glob("*.svg")) - set(drawn)):
+        (FIGURES / old).unlink()
+        print(f"removed {(FIGURES / old).relative_to(ROOT)}")
+    for name, svg in drawn.items():
+        if write(FIGURES / name, svg):
+            print(f"wrote {(FIGURES / name).relative_to(ROOT)}")
+    changed = write(PAGE, render())
+    print(f"{'wrote' if changed else 'up to date:'} {PAGE.relative_to(ROOT)}")
     return 0
 
 
