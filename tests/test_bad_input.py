@@ -566,3 +566,122 @@ def test_median_step_seconds_names_a_bad_warmup():
     model = Mean(2)
     with pytest.raises(TypeError, match="warmup must be an int"):
         training.median_step_seconds(model, [], torch.optim.SGD(model.parameters(), 0.1), nn.CrossEntropyLoss(), warmup=0.5)
+
+
+# --- the package's edges: tensors where tensors are needed, empty inputs ------------------------
+
+from textclf import checks, files, models, ratings  # noqa: E402
+
+
+def test_one_integer_check_serves_every_module():
+    assert text.check_int is checks.check_int  # text.check_int stays importable for older code
+    assert files.DataError is text.DataError is results.DataError is vectors.DataError is checks.DataError
+    assert checks.check_int(np.int64(3), "n", 1) == 3 and type(checks.check_int(np.int64(3), "n", 1)) is int
+    for call, error, message in [
+        (lambda: checks.check_int(np.bool_(True), "flag"), TypeError, "flag must be an int, got bool"),
+        (lambda: checks.check_int(None, "n"), TypeError, "n must be an int, got NoneType"),
+        (lambda: models.BiLSTMClassifier(10, 4.0, 4), TypeError, "embed_dim must be an int, got float"),
+        (lambda: models.RecurrentClassifier(0), ValueError, "vocab_size must be at least 1, got 0"),
+        (lambda: settings.full_or_quick(2.5, 1), TypeError, "full must be an int, got float"),
+        (lambda: ratings.batch_averaged_rmse([1, 2], [1, 2], True), TypeError, "batch_size must be an int, got bool"),
+        (lambda: ratings.epochs_to_run("3"), TypeError, "epochs must be an int, got str"),
+        (lambda: data.stratified_subset(pd.DataFrame({"label": [0]}), 0), ValueError, "rows must be at least 1"),
+        (lambda: files.RemoteFile("a/b.csv", "md5:" + "0" * 32, size=0), ValueError, "RemoteFile a/b.csv: size must be at least 1"),
+        (lambda: files.RemoteFile("a/b.csv", "md5:" + "0" * 32, size=2.0), TypeError, "RemoteFile a/b.csv: size must be an int or None"),
+    ]:
+        with pytest.raises(error, match=message):
+            call()
+
+
+def test_ratings_fit_names_bad_epochs_and_patience():
+    model = nn.Linear(1, 5)
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    with pytest.raises(TypeError, match="epochs must be an int, got float"):
+        ratings.fit(model, [], [], optimizer, CPU, 2.0, "classes")
+    with pytest.raises(ValueError, match="patience must be at least 1"):
+        ratings.fit(model, [], [], optimizer, CPU, 2, "classes", patience=0)
+
+
+OUTPUT, LENGTHS = torch.zeros(2, 5, 3), torch.tensor([5, 3])
+
+
+@pytest.mark.parametrize("call,error,message", [
+    (lambda: models.last_real_step(OUTPUT, [5, 3]), TypeError, r"last_real_step: lengths must be a 1-D integer tensor.*got list"),
+    (lambda: models.last_real_step(OUTPUT.tolist(), LENGTHS), TypeError, r"last_real_step: output must be a tensor"),
+    (lambda: models.last_real_step(OUTPUT, LENGTHS.float()), TypeError, r"lengths must be a 1-D integer tensor.*float32"),
+    (lambda: models.last_real_step(OUTPUT, LENGTHS.bool()), TypeError, r"lengths must be a 1-D integer tensor.*bool"),
+    (lambda: models.last_real_step(OUTPUT[:0], LENGTHS[:0]), ValueError, r"lengths is empty"),
+    (lambda: models.reverse_within_length(OUTPUT, [5, 3]), TypeError, r"reverse_within_length: lengths must be .*got list"),
+    (lambda: models.reverse_within_length(OUTPUT.tolist(), LENGTHS), TypeError, r"reverse_within_length: x must be a tensor"),
+    (lambda: models.reverse_within_length(OUTPUT, LENGTHS.float()), TypeError, r"lengths must be a 1-D integer tensor.*float32"),
+    (lambda: models.real_steps_mask([5, 3], 5), TypeError, r"real_steps_mask: lengths must be .*got list"),
+    (lambda: models.real_steps_mask(LENGTHS.float(), 5), TypeError, r"real_steps_mask: lengths must be .*float32"),
+    (lambda: models.real_steps_mask(LENGTHS.view(2, 1), 5), ValueError, r"real_steps_mask: lengths must be a 1-D .*\(2, 1\)"),
+    (lambda: models.real_steps_mask(LENGTHS, 5.0), TypeError, r"steps must be an int, got float"),
+])
+def test_model_pieces_name_an_argument_of_the_wrong_kind(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+MODELS = {
+    "bilstm-fast": lambda: models.BiLSTMClassifier(10, 4, 3),
+    "bilstm-packed": lambda: models.BiLSTMClassifier(10, 4, 3, reader="packed"),
+    "rnn": lambda: models.RecurrentClassifier(10, 4, 3),
+    "bigru": lambda: models.RecurrentClassifier(10, 4, 3, cell="gru", bidirectional=True),
+}
+IDS = torch.tensor([[2, 3, 4, 5, 6], [7, 8, 9, 0, 0]])
+
+
+@pytest.mark.parametrize("kind", MODELS)
+@pytest.mark.parametrize("ids,lengths,error,message", [
+    (IDS.tolist(), LENGTHS, TypeError, r"ids must be a 2-D integer tensor \(batch, steps\).*got list"),
+    (IDS, [5, 3], TypeError, r"lengths must be a 1-D integer tensor \(batch,\).*got list"),
+    (IDS, LENGTHS.float(), TypeError, r"lengths must be a 1-D integer tensor.*float32"),
+    (IDS.float(), LENGTHS, TypeError, r"ids must be a 2-D integer tensor.*float32"),
+    (IDS[0], LENGTHS[:1], ValueError, r"ids must be a 2-D integer tensor.*shape \(5,\)"),
+    (IDS, torch.tensor([5, 3, 1]), ValueError, r"ids has 2 rows but lengths \(3,\)"),
+    (IDS, torch.tensor([6, 3]), ValueError, r"lengths must lie in 1\.\.5"),
+    (IDS, torch.tensor([0, 3]), ValueError, r"lengths must lie in 1\.\.5"),
+    (IDS[:0], LENGTHS[:0], ValueError, r"lengths is empty"),
+])
+def test_models_name_a_batch_of_the_wrong_kind(kind, ids, lengths, error, message):
+    model = MODELS[kind]().eval()
+    with pytest.raises(error, match=message):
+        model(ids, lengths)
+    assert model(IDS, LENGTHS).shape == (2, 1)  # and a good batch still runs
+    assert model(IDS.int(), LENGTHS.int()).shape == (2, 1)  # int32 is an integer tensor too
+
+
+def test_an_empty_history_says_so():
+    empty = training.History()
+    with pytest.raises(ValueError, match="no epoch was restored"):
+        empty.best
+    with pytest.raises(ValueError, match="History.best_within: this History holds no epochs"):
+        empty.best_within(1)
+    with pytest.raises(ValueError, match="History.to_frame: this History holds no epochs"):
+        empty.to_frame()
+    with pytest.raises(ValueError, match="'epoch' number"):
+        training.History([{"valid_loss": 0.5}]).to_frame()
+    with pytest.raises(ValueError, match="no epochs to plot"):
+        plots.training_curves(empty)
+    assert list(training.History([{"epoch": 1, "valid_loss": 0.5}]).to_frame().index) == [1]
+
+
+def test_collate_names_an_empty_batch():
+    with pytest.raises(ValueError, match="collate got an empty batch"):
+        text.collate([])
+
+
+def test_a_bucketed_loader_needs_a_dataset_with_lengths():
+    plain = torch.utils.data.TensorDataset(torch.ones(3, 2, dtype=torch.long), torch.zeros(3, dtype=torch.long))
+    with pytest.raises(TypeError, match=r"bucket=True needs a dataset with a lengths\(\) method.*TensorDataset"):
+        text.data_loader(plain, 2, bucket=True)
+    assert len(text.data_loader(plain, 2)) == 2  # without bucketing any Dataset works
+
+    class Wrong(text.EncodedDataset):
+        def lengths(self):
+            return [1]
+
+    with pytest.raises(ValueError, match=r"dataset.lengths\(\) gives 1 lengths for 2 examples"):
+        text.data_loader(Wrong([torch.tensor([1]), torch.tensor([2])], [0, 1]), 2, bucket=True)

@@ -1,12 +1,16 @@
 import gzip
 import hashlib
 import io
+import os
+import subprocess
+import sys
+import time
 import urllib.error
 
 import pytest
 
 from textclf import files
-from textclf.files import ChecksumError, DataError, DataUnavailableError, RemoteFile, fetch, fetch_first
+from textclf.files import ChecksumError, DataError, DataUnavailableError, RemoteFile, fetch, locate
 
 CONTENT = b"label,text\n1,hello world\n" * 100
 
@@ -112,18 +116,88 @@ def test_unreachable_url_says_offline(empty_env):
         fetch(remote(url="http://127.0.0.1:9/data.csv"))
 
 
-def test_fetch_first_prefers_a_local_alternative(empty_env, monkeypatch):
+def test_locate_prefers_a_local_alternative(empty_env, monkeypatch):
     (empty_env / "other.csv").write_bytes(CONTENT)
     monkeypatch.setattr(files.urllib.request, "urlopen", lambda *a, **k: pytest.fail("must not download"))
     online = remote(url="https://example.org/data.csv")
     local = remote(path="toy/other.csv")
-    assert fetch_first([online, local]).name == "other.csv"
+    path, chosen = locate([online, local])
+    assert path.name == "other.csv" and chosen == local
 
 
-def test_fetch_first_downloads_the_first_when_none_is_local(empty_env, monkeypatch):
+def test_locate_downloads_the_first_when_none_is_local(empty_env, monkeypatch):
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network")
 
     monkeypatch.setattr(files.urllib.request, "urlopen", offline)
     with pytest.raises(DataUnavailableError, match="could not download https://example.org/data.csv"):
-        fetch_first([remote(url="https://example.org/data.csv"), remote(path="toy/other.csv")])
+        locate([remote(url="https://example.org/data.csv"), remote(path="toy/other.csv")])
+
+
+# --- leftovers of a copy killed mid-way (kill -9) are gone after the next successful fetch -------
+
+
+def dead_pid() -> int:
+    """The PID of a process that has ended (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def leftover(tmp_path, tag: str, age: float = 0.0):
+    """A half-written ``.part`` file beside the cached target, as a killed copy leaves it."""
+    folder = tmp_path / "cache" / "raw" / "toy"
+    folder.mkdir(parents=True, exist_ok=True)
+    part = folder / f".data.csv.{tag}.part"
+    part.write_bytes(CONTENT[:100])
+    if age:
+        then = time.time() - age
+        os.utime(part, (then, then))
+    return part
+
+
+@pytest.mark.skipif(os.name != "posix", reason="writers are told apart by PID only on POSIX")
+def test_a_killed_copys_part_file_goes_at_the_next_successful_fetch(empty_env, tmp_path):
+    (empty_env / "data.csv").write_bytes(CONTENT)
+    killed = leftover(tmp_path, f"pid{dead_pid()}-{files._machine()}-abc123")  # just now, writer gone
+    fetch(remote())  # copied from the mirror
+    assert not killed.exists() and cached_files(tmp_path) == ["data.csv"]
+    killed = leftover(tmp_path, f"pid{dead_pid()}-{files._machine()}-def456")
+    fetch(remote())  # already cached: verified, and the leftover cleaned up too
+    assert not killed.exists() and cached_files(tmp_path) == ["data.csv"]
+
+
+def test_a_live_writers_part_file_is_kept_until_it_is_stale(empty_env, tmp_path):
+    (empty_env / "data.csv").write_bytes(CONTENT)
+    alive = leftover(tmp_path, f"pid{os.getppid()}-{files._machine()}-abc123")  # a running process
+    elsewhere = leftover(tmp_path, f"pid{dead_pid()}-{'0' * 12}-def456")  # another machine's writer
+    unsigned = leftover(tmp_path, "ghi789")  # an older textclf's part: no writer named
+    old = leftover(tmp_path, "jkl012", age=files.STALE_PART_SECONDS + 60)
+    fetch(remote())
+    assert alive.exists() and elsewhere.exists() and unsigned.exists() and not old.exists()
+    for part in (alive, elsewhere, unsigned):
+        then = time.time() - files.STALE_PART_SECONDS - 60
+        os.utime(part, (then, then))
+    fetch(remote())
+    assert cached_files(tmp_path) == ["data.csv"]
+
+
+def test_parts_are_signed_by_their_writer(tmp_path):
+    seen = []
+    with files.atomic_write(tmp_path / "x.json") as tmp:
+        seen.append(tmp.name)
+        tmp.write_text("{}")
+    assert seen[0].startswith(f".x.json.pid{os.getpid()}-{files._machine()}-") and seen[0].endswith(".part")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="kill -9 and PID checks are POSIX")
+def test_a_copy_really_killed_with_sigkill_leaves_nothing_after_the_next_fetch(empty_env, tmp_path):
+    target = tmp_path / "cache" / "raw" / "toy" / "data.csv"
+    script = ("import os, signal, sys\nfrom textclf import files\n"
+              "with files.atomic_write(sys.argv[1]) as tmp:\n"
+              "    tmp.write_bytes(b'half a file')\n    os.kill(os.getpid(), signal.SIGKILL)\n")
+    killed = subprocess.run([sys.executable, "-c", script, str(target)])
+    assert killed.returncode == -9 and len(list(target.parent.glob(".data.csv.*.part"))) == 1
+    (empty_env / "data.csv").write_bytes(CONTENT)
+    assert fetch(remote()).read_bytes() == CONTENT
+    assert cached_files(tmp_path) == ["data.csv"]

@@ -96,5 +96,5 @@ def test_bilstm_counts_parameters_like_the_formula_and_refuses_bad_settings():
         model.reader = "cudnn"
     with pytest.raises(ValueError, match="pooling must be one of"):
         models.BiLSTMClassifier(10, 4, 4, pooling="attention")
-    with pytest.raises(ValueError, match="hidden_dim must be a positive int"):
+    with pytest.raises(ValueError, match="hidden_dim must be at least 1, got 0"):
         models.BiLSTMClassifier(10, 4, 0)

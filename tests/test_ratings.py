@@ -89,5 +89,5 @@ def test_epochs_to_run_is_capped_only_in_quick_mode(monkeypatch):
     assert ratings.epochs_to_run(30) == 2
     monkeypatch.delenv("TEXTCLF_QUICK")
     assert ratings.epochs_to_run(30) == 30
-    with pytest.raises(ValueError, match="positive int"):
+    with pytest.raises(ValueError, match="epochs must be at least 1, got 0"):
         ratings.epochs_to_run(0)

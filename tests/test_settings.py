@@ -51,5 +51,5 @@ def test_full_or_quick_picks_by_mode_and_checks_its_arguments(monkeypatch):
     assert settings.full_or_quick(5000, 100) == 5000
     monkeypatch.setenv("TEXTCLF_QUICK", "1")
     assert settings.full_or_quick(5000, 100) == 100
-    with pytest.raises(ValueError, match="quick must be a positive int"):
+    with pytest.raises(ValueError, match="quick must be at least 1, got 0"):
         settings.full_or_quick(5000, 0)

@@ -3,6 +3,7 @@
 | module | holds |
 |---|---|
 | ``settings`` | where files go, quick or full mode |
+| ``checks`` | ``DataError`` and ``check_int``, the one integer-argument check |
 | ``files`` | checksummed fetching, atomic writes, the data errors |
 | ``data`` | the book's data sets (loaders, splits) |
 | ``text`` | tokenizers, vocabulary, encoding, batching |

@@ -23,7 +23,8 @@ import pandas as pd
 import pyarrow as pa
 
 from . import settings
-from .files import CacheWriteError, DataError, RemoteFile, atomic_write, cache_write_error, glob_escape, locate
+from .checks import DataError, check_int
+from .files import CacheWriteError, RemoteFile, atomic_write, cache_write_error, glob_escape, locate
 
 #: Rows per split in quick mode (fewer when a split is smaller).
 QUICK_ROWS = 1000
@@ -339,7 +340,7 @@ def _table_problem(df: pd.DataFrame, dataset: DatasetInfo, split: str) -> str | 
 def stratified_subset(df: pd.DataFrame, rows: int, seed: int = 0) -> pd.DataFrame:
     """At most ``rows`` rows with the label proportions of ``df``, in their original order."""
     _check_frame(df, "stratified_subset")
-    rows, seed = _check_int(rows, "rows", 1), _check_int(seed, "seed", 0)
+    rows, seed = check_int(rows, "rows", 1), check_int(seed, "seed", 0)
     if len(df) <= rows:
         return df
     fraction = rows / len(df)
@@ -360,7 +361,7 @@ def split_frame(df: pd.DataFrame, second_fraction: float, seed: int = 0) -> tupl
         raise TypeError(f"second_fraction must be a number between 0 and 1, got {second_fraction!r}")
     if not 0.0 < second_fraction < 1.0:
         raise ValueError(f"second_fraction must be between 0 and 1 (exclusive), got {second_fraction}")
-    seed = _check_int(seed, "seed", 0)
+    seed = check_int(seed, "seed", 0)
     df = df.reset_index(drop=True)  # rows are told apart by position, even if the index repeats
     second = df.groupby("label", group_keys=False).sample(frac=second_fraction, random_state=seed)
     first = df.drop(index=second.index)
@@ -380,10 +381,3 @@ def _check_frame(df: object, caller: str) -> None:
     if df["label"].isna().any():
         raise ValueError(f"{caller}: {int(df['label'].isna().sum())} rows have no label; drop or fix them first")
 
-
-def _check_int(value: object, name: str, minimum: int) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r:.60}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)

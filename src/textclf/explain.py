@@ -9,8 +9,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from .checks import check_int
 from .metrics import check_label_names
-from .text import Tokenizer, Vocab, check_int, collate
+from .text import Tokenizer, Vocab, collate
 from .training import logits_to_probabilities
 
 

@@ -15,6 +15,7 @@ import json
 import http.client
 import os
 import re
+import socket
 import ssl
 import tempfile
 import time
@@ -31,17 +32,15 @@ from typing import BinaryIO
 from tqdm import tqdm
 
 from . import settings
+from .checks import DataError, check_int
 
 CHUNK = 1 << 20
-#: A ``.part`` file left by a killed process is deleted once it has not changed for this long.
+#: A ``.part`` file left by a killed process is deleted once it has not changed for this long
+#: (sooner if its name shows that its writer ran here and has ended: see :func:`_writer_is_gone`).
 STALE_PART_SECONDS = 3600
 _CHECKSUM = re.compile(r"^(sha256:[0-9a-f]{64}|md5:[0-9a-f]{32})$")
 #: Errors a damaged gzip stream raises while it is read.
 _BAD_STREAM = (EOFError, gzip.BadGzipFile, zlib.error)
-
-
-class DataError(Exception):
-    """A data file is missing, unreadable or not the file we expect."""
 
 
 class DataUnavailableError(DataError, FileNotFoundError):
@@ -80,8 +79,10 @@ class RemoteFile:
                 f"RemoteFile {self.path}: checksum must be 'sha256:<64 hex digits>' or 'md5:<32 hex digits>' "
                 f"(lower case), got {self.checksum!r}"
             )
-        if self.size is not None and (isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 1):
-            raise ValueError(f"RemoteFile {self.path}: size must be None or a positive int, got {self.size!r}")
+        try:
+            check_int(self.size, "size", 1, allow_none=True)
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"RemoteFile {self.path}: {err}") from None
 
     @property
     def name(self) -> str:
@@ -101,9 +102,12 @@ def fetch(remote: RemoteFile, download: bool = True) -> Path:
     damage = None
     if target.is_file():
         try:
-            return verify(target, remote)
+            verify(target, remote)
         except DataError as err:
             damage = err
+        else:
+            _remove_stale_parts(target)  # a killed copy's leftovers; a copy writes through atomic_write
+            return target
     bad_mirror_files: list[DataError] = []
     for source in _mirror_candidates(remote):
         decompress = source.suffix == ".gz" and not remote.path.endswith(".gz")
@@ -151,13 +155,9 @@ def _unrepaired(damage: DataError, remote: RemoteFile, why: str) -> ChecksumErro
     )
 
 
-def fetch_first(candidates: list[RemoteFile]) -> Path:
-    """Fetch the first candidate found locally (cache or mirror); else download the first one."""
-    return locate(candidates)[0]
-
-
 def locate(candidates: list[RemoteFile]) -> tuple[Path, RemoteFile]:
-    """Like :func:`fetch_first`, and also say which candidate the returned path holds."""
+    """Fetch the first candidate found locally (cache or mirror), else download the first one;
+    return its path and which candidate it is."""
     if not candidates:
         raise ValueError("no candidate files given")
     for remote in candidates:  # the first one with a local copy (a bad cached one is re-fetched)
@@ -280,13 +280,14 @@ def atomic_write(target: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``target`` that replaces it only if the block succeeds.
 
     The file is flushed to disk before the rename and gets the usual permissions (umask). Temporary
-    ``.part`` files of ``target`` that a killed process left behind are removed once stale.
+    ``.part`` files of ``target`` that a killed process left behind are removed (see
+    :func:`_remove_stale_parts`).
     """
     target = Path(target)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_parts(target)
-        handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.{_writer_tag()}-", suffix=".part", dir=target.parent)
         os.close(handle)
     except OSError as err:
         raise cache_write_error(target, err) from err
@@ -312,14 +313,60 @@ def _umask() -> int:
 
 
 def _remove_stale_parts(target: Path) -> None:
-    """Delete ``.part`` files of ``target`` unchanged for :data:`STALE_PART_SECONDS` (a killed writer's)."""
+    """Delete the ``.part`` files of ``target`` that no running process is writing.
+
+    Another process may be writing the same file right now, so a part is removed only if it is
+    certainly abandoned: unchanged for :data:`STALE_PART_SECONDS` (a live writer touches it at
+    every block), or named by a writer that ran on this machine and has ended (killed mid-copy,
+    e.g. by ``kill -9``: its leftover goes at the next write or successful fetch, not an hour later).
+    """
     now = time.time()
     for part in target.parent.glob(f".{glob_escape(target.name)}.*.part"):
         try:
-            if now - part.stat().st_mtime > STALE_PART_SECONDS:
+            if part.is_file() and (now - part.stat().st_mtime > STALE_PART_SECONDS or _writer_is_gone(part, target)):
                 part.unlink()
         except OSError:
             pass  # another process removed or renamed it meanwhile
+
+
+#: How a writer signs its ``.part`` files: ``.<name>.pid<pid>-<machine>-<random>.part``.
+_WRITER = re.compile(r"pid(\d+)-([0-9a-f]{12})-")
+
+
+def _machine() -> str:
+    """This host and PID namespace, as 12 hex digits: PIDs compare only between processes that
+    share both (a cache on a network disk, or shared by containers, is seen by other machines)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")  # Linux; containers have their own
+    except OSError:
+        namespace = ""
+    return hashlib.sha256(f"{socket.gethostname()}|{namespace}".encode()).hexdigest()[:12]
+
+
+def _writer_tag() -> str:
+    return f"pid{os.getpid()}-{_machine()}"
+
+
+def _writer_is_gone(part: Path, target: Path) -> bool:
+    """True if ``part`` names a writer on this machine (host and PID namespace) that no longer runs.
+
+    Unsigned parts (older versions) and other machines' parts wait for the age limit instead. A
+    reused PID only keeps a leftover longer. Only on POSIX: there signal 0 merely asks whether the
+    process exists (on Windows ``os.kill`` would end it).
+    """
+    match = _WRITER.match(part.name[len(target.name) + 2:])
+    if os.name != "posix" or match is None or match.group(2) != _machine():
+        return False
+    pid = int(match.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: it exists and belongs to another user
+        return False
+    return False
 
 
 def glob_escape(name: str) -> str:

@@ -7,17 +7,16 @@ from torch import nn
 from torch.func import functional_call
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from .checks import check_int
+
 
 def last_real_step(output: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """The output at each sequence's last real token, not at the last (maybe padded) column.
 
     output: (batch, steps, features), lengths: (batch,) -> (batch, features).
     """
-    if output.dim() != 3 or lengths.shape != output.shape[:1]:
-        raise ValueError(f"need output (batch, steps, features) and lengths (batch,), got {tuple(output.shape)} and {tuple(lengths.shape)}")
+    _check_steps_and_lengths(output, lengths, "output", "last_real_step")
     lengths = lengths.to(output.device)
-    if lengths.min() < 1 or lengths.max() > output.shape[1]:
-        raise ValueError(f"lengths must lie in 1..{output.shape[1]} (the steps of output), got {lengths.min()}..{lengths.max()}")
     return output[torch.arange(output.shape[0], device=output.device), lengths - 1]
 
 
@@ -27,13 +26,8 @@ def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tenso
     x: (batch, steps, features), lengths: (batch,) -> (batch, steps, features). Applying it twice
     gives ``x`` back, so it also turns a reversed reading back into the original order.
     """
-    if x.dim() != 3 or lengths.shape != x.shape[:1]:
-        raise ValueError(f"need x (batch, steps, features) and lengths (batch,), got "
-                         f"{tuple(x.shape)} and {tuple(lengths.shape)}")
+    _check_steps_and_lengths(x, lengths, "x", "reverse_within_length")
     lengths = lengths.to(x.device)
-    if lengths.min() < 1 or lengths.max() > x.shape[1]:
-        raise ValueError(f"lengths must lie in 1..{x.shape[1]} (the steps of x), "
-                         f"got {lengths.min()}..{lengths.max()}")
     steps = torch.arange(x.shape[1], device=x.device).unsqueeze(0)      # (1, steps)
     ends = lengths.unsqueeze(1)                                          # (batch, 1)
     source = torch.where(steps < ends, ends - 1 - steps, steps)          # (batch, steps)
@@ -42,14 +36,55 @@ def reverse_within_length(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tenso
 
 def real_steps_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
     """``(batch, steps)`` booleans, True at every real (not padded) position."""
+    _check_integer_tensor(lengths, "lengths", "a 1-D integer tensor (batch,)", "real_steps_mask", dims=1)
+    steps = check_int(steps, "steps", 0)
     return torch.arange(steps, device=lengths.device).unsqueeze(0) < lengths.unsqueeze(1)
 
 
+def _check_integer_tensor(value: object, name: str, accepted: str, caller: str, dims: int) -> None:
+    """A TypeError/ValueError naming ``name`` unless ``value`` is an integer tensor of ``dims`` dims."""
+    if not isinstance(value, torch.Tensor):
+        hint = " (torch.tensor(...) makes one)" if isinstance(value, (list, tuple)) else ""
+        raise TypeError(f"{caller}: {name} must be {accepted}, got {type(value).__name__}{hint}")
+    if value.dtype == torch.bool or value.is_floating_point() or value.is_complex():
+        raise TypeError(f"{caller}: {name} must be {accepted}, got a {value.dtype} tensor (use .long())")
+    if value.dim() != dims:
+        raise ValueError(f"{caller}: {name} must be {accepted}, got shape {tuple(value.shape)}")
+
+
+def _check_steps_and_lengths(x: object, lengths: object, name: str, caller: str) -> None:
+    """``x``: a (batch, steps, features) tensor; ``lengths``: (batch,) integers in 1..steps."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{caller}: {name} must be a tensor (batch, steps, features), got {type(x).__name__}")
+    _check_integer_tensor(lengths, "lengths", "a 1-D integer tensor (batch,)", caller, dims=1)
+    if x.dim() != 3 or lengths.shape != x.shape[:1]:
+        raise ValueError(f"need {name} (batch, steps, features) and lengths (batch,), got "
+                         f"{tuple(x.shape)} and {tuple(lengths.shape)}")
+    _check_length_range(lengths, x.shape[1], f"the steps of {name}")
+
+
+def _check_length_range(lengths: torch.Tensor, steps: int, what: str) -> None:
+    """Every length in 1..steps; one min and one max, no loop over the batch."""
+    if len(lengths) == 0:
+        raise ValueError("lengths is empty: an empty batch has nothing to read")
+    shortest, longest = int(lengths.min()), int(lengths.max())
+    if shortest < 1 or longest > steps:
+        raise ValueError(f"lengths must lie in 1..{steps} ({what}), got {shortest}..{longest}")
+
+
+def check_batch(ids: object, lengths: object, caller: str) -> None:
+    """A model's input: ids (batch, steps) of token indices, lengths (batch,) in 1..steps."""
+    _check_integer_tensor(ids, "ids", "a 2-D integer tensor (batch, steps) of token ids", caller, dims=2)
+    _check_integer_tensor(lengths, "lengths", "a 1-D integer tensor (batch,)", caller, dims=1)
+    if lengths.shape != ids.shape[:1]:
+        raise ValueError(f"{caller}: ids has {ids.shape[0]} rows but lengths {tuple(lengths.shape)}: one length per row")
+    _check_length_range(lengths, ids.shape[1], "the steps of ids")
+
+
 def _check_sizes(**sizes: int) -> None:
-    """Raise a ValueError naming the first size that is not a positive int."""
+    """Raise a TypeError/ValueError naming the first size that is not a positive int."""
     for name, value in sizes.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_int(value, name, 1)
 
 
 READERS = ("fast", "packed")
@@ -99,6 +134,7 @@ class BiLSTMClassifier(nn.Module):
         self._reader = value
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        check_batch(ids, lengths, "BiLSTMClassifier")
         x = self.embed_dropout(self.embedding(ids))                  # (batch, steps, embed_dim)
         lengths = lengths.cpu()
         if self.reader == "packed":
@@ -174,6 +210,7 @@ class RecurrentClassifier(nn.Module):
         self.head = nn.Linear((2 if bidirectional else 1) * hidden_dim, num_classes)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        check_batch(ids, lengths, "RecurrentClassifier")
         lengths = lengths.cpu()
         ids = ids[:, : int(lengths.max())]                 # (batch, longest): no all-padding column
         x = self.embedding(ids)                            # (batch, longest, embed_dim)

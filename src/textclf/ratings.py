@@ -16,6 +16,7 @@ from sklearn.metrics import f1_score
 from torch import nn
 
 from . import settings, training
+from .checks import check_int
 
 #: The rating scale: 1 to 5 stars.
 STARS = np.arange(1, 6)
@@ -80,8 +81,7 @@ def batch_averaged_rmse(true_stars, predicted, batch_size: int) -> float:
     true_stars, predicted = _stars(true_stars, "true_stars"), _stars(predicted, "predicted")
     if true_stars.shape != predicted.shape:
         raise ValueError(f"{len(true_stars)} true ratings but {len(predicted)} predictions")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    batch_size = check_int(batch_size, "batch_size", 1)
     total = 0.0
     for start in range(0, len(true_stars), batch_size):
         errors = predicted[start : start + batch_size] - true_stars[start : start + batch_size]
@@ -143,8 +143,8 @@ def fit(
     expected (predicted) rating. Quick mode caps epochs and batches like :func:`training.fit`.
     """
     _check_head(head)
-    if epochs < 1:
-        raise ValueError(f"epochs must be at least 1, got {epochs}")
+    epochs = check_int(epochs, "epochs", 1)
+    patience = check_int(patience, "patience", 1, allow_none=True)
     max_batches = None
     if settings.quick_mode():
         epochs, max_batches = min(epochs, training.QUICK_EPOCHS), training.QUICK_BATCHES
@@ -189,6 +189,5 @@ def fit(
 
 def epochs_to_run(epochs: int) -> int:
     """``epochs``, or at most :data:`training.QUICK_EPOCHS` in quick mode (for hand-written loops)."""
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    epochs = check_int(epochs, "epochs", 1)
     return min(epochs, training.QUICK_EPOCHS) if settings.quick_mode() else epochs

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from . import settings, training
-from .files import DataError, atomic_write, read_json
+from .checks import DataError
+from .files import atomic_write, read_json
 
 _STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 #: Largest integer saved exactly (JSON readers turn larger ones into imprecise floats).

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .checks import check_int
+
 #: Root of the book's repository (the package is installed editable from ``src/``).
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,9 +28,7 @@ def quick_mode() -> bool:
 def full_or_quick(full: int, quick: int) -> int:
     """``full`` in a real run, ``quick`` in quick mode: for sample sizes and repetitions that set a
     chapter's cost but not what it teaches (LIME samples, reviews explained, timed batches)."""
-    for name, value in (("full", full), ("quick", quick)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    full, quick = check_int(full, "full", 1), check_int(quick, "quick", 1)
     return quick if quick_mode() else full
 
 

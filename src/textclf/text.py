@@ -15,7 +15,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .files import DataError, atomic_write, read_json
+from .checks import DataError, check_int  # check_int is re-exported: text.check_int
+from .files import atomic_write, read_json
 
 PAD, UNK = "<pad>", "<unk>"
 
@@ -72,18 +73,6 @@ def characters(text: str) -> list[str]:
 
 
 TOKENIZERS: dict[str, Tokenizer] = {"basic_english": basic_english, "spacy": spacy_english, "chars": characters}
-
-
-def check_int(value: object, name: str, minimum: int | None = None, allow_none: bool = False) -> int | None:
-    """``value`` as an int (numpy ints too), or a TypeError/ValueError that names the argument."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        accepted = "an int or None" if allow_none else "an int"
-        raise TypeError(f"{name} must be {accepted}, got {type(value).__name__}: {value!r:.60}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
 
 
 def _check_tokens(tokens: object, caller: str) -> list[str]:
@@ -379,7 +368,15 @@ def data_loader(
             raise TypeError(f"{name} must be True or False, got {flag!r:.40}")
     pad = lambda batch: collate(batch, length=length)  # noqa: E731
     if bucket:
-        sampler = BucketBatchSampler(dataset.lengths(), batch_size, seed=seed)
+        if not callable(getattr(dataset, "lengths", None)):
+            raise TypeError(
+                f"bucket=True needs a dataset with a lengths() method (text.EncodedDataset has one), got "
+                f"{type(dataset).__name__}; use bucket=False for other datasets"
+            )
+        lengths = dataset.lengths()
+        if len(lengths) != len(dataset):
+            raise ValueError(f"dataset.lengths() gives {len(lengths)} lengths for {len(dataset)} examples")
+        sampler = BucketBatchSampler(lengths, batch_size, seed=seed)
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=pad)
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=pad, generator=generator)

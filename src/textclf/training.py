@@ -25,7 +25,7 @@ from torch import nn
 from tqdm import tqdm
 
 from . import settings
-from .text import check_int
+from .checks import check_int
 
 #: In quick mode ``fit`` runs at most this many epochs of at most this many batches.
 QUICK_EPOCHS, QUICK_BATCHES = 2, 8
@@ -277,6 +277,7 @@ class History:
         """The row a fit of only the first ``epochs`` epochs would have restored: the lowest
         validation loss among them, the earliest on a tie, never a non-finite loss (as :func:`fit`)."""
         epochs = check_int(epochs, "epochs", 1)
+        self._check_not_empty("best_within")
         if epochs > len(self.epochs):
             raise ValueError(f"epochs must be at most the {len(self.epochs)} epochs run, got {epochs}")
         finite = [row for row in self.epochs[:epochs] if math.isfinite(row["valid_loss"])]
@@ -285,9 +286,17 @@ class History:
         return min(finite, key=lambda row: row["valid_loss"])
 
     def to_frame(self):
+        """One row per epoch, indexed by epoch number."""
         import pandas as pd
 
+        self._check_not_empty("to_frame")
+        if any("epoch" not in row for row in self.epochs):
+            raise ValueError("History.to_frame: every row of epochs needs an 'epoch' number, as fit records")
         return pd.DataFrame(self.epochs).set_index("epoch")
+
+    def _check_not_empty(self, caller: str) -> None:
+        if not self.epochs:
+            raise ValueError(f"History.{caller}: this History holds no epochs; it is filled by training.fit")
 
 
 class BestWeights:

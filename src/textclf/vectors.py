@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .files import DataError
-from .text import Vocab, check_int
+from .checks import DataError, check_int
+from .text import Vocab
 
 #: Lines of the GloVe text files whose size is known (every glove.6B file has 400,000 words).
 KNOWN_GLOVE_LINES = {f"glove.6B.{dim}d.txt": 400_000 for dim in (50, 100, 200, 300)}
