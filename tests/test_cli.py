@@ -149,3 +149,12 @@ def test_python_dash_m_help():
     done = subprocess.run([sys.executable, "-m", "textclf", "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
     assert all(command in done.stdout for command in ("train", "predict", "explain"))
+
+
+def test_label_errors_name_the_line_of_the_file_even_after_dropped_rows(tmp_path, capsys):
+    data = write_csv(tmp_path / "mixed.csv", [("fine text", ""), ("good", "1"), ("bad", "two"), ("ok", "3")])
+    status = main(["train", str(data), "--text", "review", "--label", "sentiment", "--out",
+                   str(tmp_path / "model"), "--quick", "--no-glove"])
+    err = capsys.readouterr().err
+    assert status == 2 and "line 3: '1', line 4: 'two'" in err  # header is line 1, the blank label line 2
+    assert not (tmp_path / "model").exists()

@@ -72,3 +72,35 @@ def test_training_curves_and_confusion_matrix():
     ax = plots.confusion_matrix([0, 1, 2, 2], [0, 2, 2, 1], ["World", "Sports", "Business"])
     assert [t.get_text() for t in ax.get_xticklabels()] == ["World", "Sports", "Business"]
     plt.close("all")
+
+
+def _history(accuracies, best_epoch, rmse=False):
+    rows = [{"epoch": e, "valid_loss": 1 - a, "valid_accuracy": a, **({"valid_rmse": 1 - a} if rmse else {})}
+            for e, a in enumerate(accuracies, start=1)]
+    return training.History(rows, best_epoch=best_epoch)
+
+
+def test_validation_curves_draw_one_line_per_run_with_offsets_and_restored_epochs():
+    histories = {"A": _history([0.6, 0.7, 0.65], 2), "E: A longer": _history([0.71, 0.72], 2)}
+    ax = plots.validation_curves(histories, mark_best=True, start_epochs={"E: A longer": 3},
+                                 styles={"E: A longer": ":"}, title="IMDb")
+    runs = [line for line in ax.lines if line.get_label() in histories]
+    assert [line.get_label() for line in runs] == ["A", "E: A longer"]
+    assert list(runs[1].get_xdata()) == [4, 5] and runs[1].get_linestyle() == ":"
+    markers = [line for line in ax.lines if line not in runs]
+    assert [line.get_xdata()[0] for line in markers] == [2, 5]  # restored epochs, shifted for E
+    assert markers[1].get_color() == runs[1].get_color()
+    assert ax.get_ylabel() == "validation accuracy" and ax.get_title() == "IMDb"
+    ax = plots.validation_curves({"lstm": _history([0.5, 0.6], 2, rmse=True)}, key="valid_rmse")
+    assert ax.get_ylabel() == "validation rmse"
+    for bad, error, message in [
+        ({}, ValueError, "empty"),
+        ([_history([0.5], 1)], TypeError, "dict of name -> History"),
+        ({"A": [0.5]}, TypeError, "must be a History"),
+        ({"A": _history([0.5], 1)}, ValueError, "no column 'valid_rmse'"),
+    ]:
+        with pytest.raises(error, match=message):
+            plots.validation_curves(bad, key="valid_rmse")
+    with pytest.raises(ValueError, match="not in histories"):
+        plots.validation_curves(histories, start_epochs={"B": 2})
+    plt.close("all")

@@ -76,8 +76,7 @@ def test_fit_learns_a_separable_toy_task_and_restores_the_best_epoch(head, outpu
     optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
     history = ratings.fit(model, _loader(), _loader(), optimizer, torch.device("cpu"), epochs=30,
                           head=head, verbose=False)
-    best = history.epochs[history.best_epoch - 1]
-    assert best["valid_loss"] == min(history.column("valid_loss"))
+    assert history.best["valid_loss"] == min(history.column("valid_loss"))
     true, argmax, expected, probabilities = ratings.predict(model, _loader(), torch.device("cpu"), head)
     assert (argmax == true).all() and set(true) == {1, 5}
     assert ratings.scores(true, expected)["rmse"] < 0.5
@@ -91,3 +90,115 @@ def test_epochs_to_run_is_capped_only_in_quick_mode(monkeypatch):
     assert ratings.epochs_to_run(30) == 30
     with pytest.raises(ValueError, match="epochs must be at least 1, got 0"):
         ratings.epochs_to_run(0)
+
+
+def _fit_before_training_fit(model, train_loader, valid_loader, optimizer, device, epochs, head, patience=None,
+                             clip_norm=None, verbose=True):
+    """ratings.fit as it was before it became a wrapper of training.fit (kept for the comparison)."""
+    import time
+
+    from textclf import settings, training
+
+    epochs = min(epochs, training.QUICK_EPOCHS) if settings.quick_mode() else epochs
+    max_batches = training.QUICK_BATCHES if settings.quick_mode() else None
+    loss_fn = ratings.loss_function(head)
+    model.to(device)
+    history = training.History()
+    best = training.BestWeights(model, history, patience)
+    for epoch in range(1, epochs + 1):
+        model.train()
+        start, total, seen = time.perf_counter(), 0.0, 0
+        for i, (ids, lengths, labels) in enumerate(train_loader):
+            if max_batches is not None and i >= max_batches:
+                break
+            loss = ratings._loss(training.forward(model, ids.to(device), lengths, device), labels.to(device), head,
+                                 loss_fn)
+            optimizer.zero_grad()
+            loss.backward()
+            if clip_norm is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+            optimizer.step()
+            total, seen = total + loss.item() * len(labels), seen + len(labels)
+        seconds = time.perf_counter() - start
+        true_stars, argmax, expected, probabilities = ratings.predict(model, valid_loader, device, head, max_batches)
+        if head == "classes":
+            picked = probabilities[np.arange(len(true_stars)), true_stars - 1]
+            valid_loss = float(np.mean(-np.log(np.maximum(picked, 1e-12))))
+        else:
+            valid_loss = float(np.mean((expected - true_stars) ** 2))
+        row = {"epoch": epoch, "train_loss": total / seen, "valid_loss": valid_loss,
+               "valid_accuracy": float(np.mean(argmax == true_stars)),
+               "valid_rmse": float(np.sqrt(np.mean((expected - true_stars) ** 2))), "seconds": seconds}
+        history.epochs.append(row)
+        improved = best.update(epoch, valid_loss)
+        if verbose:
+            print(f"epoch {epoch:2d} | train loss {row['train_loss']:.4f} | valid loss {valid_loss:.4f}"
+                  f" acc {row['valid_accuracy']:.2%} rmse {row['valid_rmse']:.4f} | {seconds:.1f} s"
+                  + (" *" if improved else ""))
+        if best.should_stop(epoch):
+            break
+    best.restore(verbose)
+    return history
+
+
+class _DropoutBag(nn.Module):
+    """Dropout and clipping make the comparison sensitive to every random draw and step."""
+
+    def __init__(self, outputs):
+        super().__init__()
+        self.embedding = nn.Embedding(6, 8, padding_idx=0)
+        self.dropout = nn.Dropout(0.3)
+        self.head = nn.Linear(8, outputs)
+
+    def forward(self, ids, lengths):
+        x = self.dropout(self.embedding(ids)).sum(dim=1) / lengths.unsqueeze(1)   # (batch, 8)
+        out = self.head(x)                                                         # (batch, outputs)
+        return out if out.shape[1] > 1 else out.squeeze(1)
+
+
+def _noisy_loader(seed):
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 5, (60,), generator=generator)
+    ids = [torch.randint(1, 6, (int(n),), generator=generator) for n in torch.randint(1, 7, (60,), generator=generator)]
+    return text.data_loader(text.EncodedDataset(ids, labels), batch_size=8, bucket=True, seed=seed)
+
+
+@pytest.mark.parametrize("quick", [False, True])
+@pytest.mark.parametrize("head, outputs", [("classes", 5), ("regression", 1)])
+def test_fit_prints_and_returns_what_it_did_before_it_used_training_fit(head, outputs, quick, monkeypatch, capsys):
+    if quick:
+        monkeypatch.setenv("TEXTCLF_QUICK", "1")
+    else:
+        monkeypatch.delenv("TEXTCLF_QUICK", raising=False)
+    runs = []
+    for fit in (_fit_before_training_fit, ratings.fit):
+        torch.manual_seed(0)
+        model = _DropoutBag(outputs)
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+        history = fit(model, _noisy_loader(1), _noisy_loader(2), optimizer, torch.device("cpu"), 6, head,
+                      patience=2, clip_norm=1.0)
+        printed = capsys.readouterr()
+        lines = [line.rsplit("|", 1)[0] for line in printed.out.splitlines()]     # without the seconds
+        rows = [{k: v for k, v in row.items() if k != "seconds"} for row in history.epochs]
+        runs.append((lines, rows, list(history.epochs[0]), history.best_epoch, model.state_dict(), printed.err))
+    (lines, rows, keys, best, state, _), (new_lines, new_rows, new_keys, new_best, new_state, err) = runs
+    assert new_lines == lines and new_rows == rows and new_keys == keys and new_best == best
+    assert all(torch.equal(state[k], new_state[k]) for k in state)
+    assert err == ""                                         # no progress bars
+    assert lines[0].startswith("epoch  1 | train loss ") and " acc " in lines[0] and " rmse " in lines[0]
+
+
+def test_rating_loss_trains_with_training_fit_and_counts_no_training_accuracy(monkeypatch):
+    from textclf import training
+
+    monkeypatch.delenv("TEXTCLF_QUICK", raising=False)
+    loss = ratings.RatingLoss("regression")
+    outputs, labels = torch.tensor([5.0, 1.0]), torch.tensor([4, 0])
+    assert loss(outputs, labels) == 0.0 and loss.loss_and_predictions(outputs, labels)[1] is None
+    torch.manual_seed(0)
+    model = _BagOfWords(4, 1)
+    history = training.fit(model, _loader(), _loader(), torch.optim.Adam(model.parameters(), lr=0.1), loss,
+                           torch.device("cpu"), epochs=3, verbose=False, validate=ratings.validator("regression"))
+    assert list(history.best) == ["epoch", "train_loss", "valid_loss", "valid_accuracy", "valid_rmse", "seconds"]
+    with pytest.raises(ValueError, match="head must be one of"):
+        ratings.RatingLoss("ordinal")

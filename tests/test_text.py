@@ -124,3 +124,26 @@ def test_data_loader_yields_ids_lengths_labels():
         assert seen == 5
     ids, _, _ = next(iter(text.data_loader(dataset, batch_size=5, length=4)))
     assert ids.shape == (5, 4)
+
+
+def test_encode_frame_is_encode_texts_and_the_labels_of_a_frame():
+    import pandas as pd
+
+    df = pd.DataFrame({"text": ["A good film.", "Bad, bad film!", "fine"], "label": [1, 0, 1],
+                       "title": ["T1", "T2", None], "stars": [5, 1, 4]})
+    tokenize = text.tokenizer("basic_english")
+    vocab = text.build_vocab(map(tokenize, df.text))
+    dataset = text.encode_frame(df, tokenize, vocab, max_length=3)
+    by_hand = text.EncodedDataset(text.encode_texts(df.text, tokenize, vocab, max_length=3), df.label.tolist())
+    assert all(torch.equal(a, b) for a, b in zip(dataset.ids, by_hand.ids))
+    assert torch.equal(dataset.labels, by_hand.labels) and dataset.lengths() == [3, 3, 1]
+    titled = text.encode_frame(df, tokenize, vocab, text_column=lambda d: [f"{t} {x}" if isinstance(t, str) else x
+                                                                           for t, x in zip(d.title, d.text)],
+                               label_column="stars")
+    assert titled.labels.tolist() == [5, 1, 4] and titled.lengths() == [5, 6, 1]
+    with pytest.raises(ValueError, match="text_column: the frame has no column 'review'"):
+        text.encode_frame(df, tokenize, vocab, text_column="review")
+    with pytest.raises(ValueError, match="label_column"):
+        text.encode_frame(df, tokenize, vocab, label_column="sentiment")
+    with pytest.raises(TypeError, match="pandas DataFrame"):
+        text.encode_frame(list(df.text), tokenize, vocab)

@@ -236,3 +236,88 @@ def test_using_precision_rejects_auto_and_restores_after_an_error():
         with training.using_precision("bf16"):
             raise RuntimeError("inside")
     assert training.precision() == "fp32"
+
+
+def test_fit_prints_one_line_per_epoch_in_the_book_format_and_progress_bars_only_on_request(monkeypatch, capsys):
+    import re
+
+    monkeypatch.delenv("TEXTCLF_QUICK", raising=False)
+    torch.manual_seed(0)
+    model = MeanEmbeddingClassifier(6, 2)
+    train, valid = toy_loaders(n=100)
+    training.fit(model, train, valid, torch.optim.Adam(model.parameters(), 0.05), nn.CrossEntropyLoss(),
+                 torch.device("cpu"), epochs=2, progress=False)
+    printed = capsys.readouterr()
+    line = r"epoch  \d \| train loss \d\.\d{4} acc \d+\.\d\d% \| valid loss \d\.\d{4} acc \d+\.\d\d% \| \d+\.\d s( \*)?"
+    assert all(re.fullmatch(line, text) for text in printed.out.splitlines()[:2])
+    assert printed.err == ""
+
+
+def test_fit_takes_a_validate_function_whose_measures_become_columns(monkeypatch, capsys):
+    monkeypatch.delenv("TEXTCLF_QUICK", raising=False)
+    seen = []
+
+    def validate(model, loader, device, max_batches):
+        """The default loss and accuracy, plus the share of examples called class 1."""
+        scores = training.run_epoch(model, loader, nn.CrossEntropyLoss(), device, max_batches=max_batches)
+        probabilities, _ = training.predict(model, loader, device)
+        seen.append(max_batches)
+        return {**scores, "positive_share": float(np.mean(probabilities.argmax(1) == 1))}
+
+    torch.manual_seed(0)
+    model = MeanEmbeddingClassifier(6, 2)
+    train, valid = toy_loaders(n=100)
+    history = training.fit(model, train, valid, torch.optim.Adam(model.parameters(), 0.05), nn.CrossEntropyLoss(),
+                           torch.device("cpu"), epochs=2, validate=validate, progress=False)
+    assert list(history.best) == ["epoch", "train_loss", "train_accuracy", "valid_loss", "valid_accuracy",
+                                  "valid_positive_share", "seconds"]
+    assert seen == [None, None] and " positive_share 0." in capsys.readouterr().out
+    optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    with pytest.raises(ValueError, match="'loss' entry"):
+        training.fit(model, train, valid, optimizer, nn.CrossEntropyLoss(), torch.device("cpu"), epochs=1,
+                     validate=lambda *args: {"accuracy": 1.0}, progress=False)
+    with pytest.raises(TypeError, match="validate must be a function"):
+        training.fit(model, train, valid, optimizer, nn.CrossEntropyLoss(), torch.device("cpu"), epochs=1,
+                     validate="accuracy")
+
+
+def test_using_threads_restores_the_thread_count_even_after_an_error():
+    before = torch.get_num_threads()
+    with training.using_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError):
+        with training.using_threads(1):
+            raise RuntimeError("inside")
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="count must be at least 1"):
+        with training.using_threads(0):
+            pass
+
+
+def test_best_thread_count_times_copies_and_leaves_everything_as_it_was(capsys):
+    torch.manual_seed(0)
+    model = MeanEmbeddingClassifier(6, 2)  # with dropout, so that a training step draws random numbers
+    model.head = nn.Sequential(nn.Dropout(0.5), model.head)
+    train, _ = toy_loaders(n=64)
+    batches = list(train)[:3]
+    weights = {k: v.clone() for k, v in model.state_dict().items()}
+    threads, rng = torch.get_num_threads(), torch.get_rng_state()
+    timings = training.thread_timings(model, batches, lambda p: torch.optim.Adam(p, lr=0.1),
+                                      nn.CrossEntropyLoss(), candidates=(1, 2))
+    assert list(timings) == [1, 2] and all(t > 0 for t in timings.values())
+    best = training.best_thread_count(model, batches, lambda p: torch.optim.Adam(p, lr=0.1), nn.CrossEntropyLoss())
+    assert best in (1, 2) and f"-> {best} thread" in capsys.readouterr().out
+    assert torch.get_num_threads() == threads and torch.equal(torch.get_rng_state(), rng)
+    assert all(torch.equal(weights[k], v) for k, v in model.state_dict().items())
+    for bad, error in [((), ValueError), ((0,), ValueError), ((1.5,), TypeError), ("12", ValueError)]:
+        with pytest.raises(error, match="candidates"):
+            training.thread_timings(model, batches, torch.optim.SGD, nn.CrossEntropyLoss(), candidates=bad)
+    with pytest.raises(TypeError, match="optimizer_factory"):
+        training.thread_timings(model, batches, "adam", nn.CrossEntropyLoss())
+
+
+def test_history_best_is_the_restored_row():
+    rows = [{"epoch": e, "valid_loss": v} for e, v in enumerate([0.5, 0.3, 0.4], start=1)]
+    history = training.History(rows, best_epoch=2)
+    assert history.best is history.epochs[history.best_epoch - 1] and history.best["valid_loss"] == 0.3

@@ -14,6 +14,7 @@
 | ``ratings`` | star ratings: expected rating, RMSE, the rating heads |
 | ``probes`` | gradients reaching each step |
 | ``leakage`` | grouped splits, near-duplicates |
+| ``baselines`` | TF-IDF + logistic regression, C chosen on validation |
 | ``explain`` | LIME for the book's models |
 | ``classifier`` | ``TextClassifier``: fit, predict, save and load on your own data |
 | ``cli`` | the ``textclf`` command line (train, predict, explain) |

@@ -49,7 +49,7 @@ import torch
 from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
-from . import __version__, models, settings, text, training
+from . import __version__, baselines, models, settings, text, training
 from .files import STALE_PART_SECONDS, DataError, file_checksum, glob_escape, read_json
 from .text import check_int
 
@@ -477,34 +477,25 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
 
 def tfidf_baseline(texts, labels, C: float = 1.0):
     """TF-IDF over words and word pairs + logistic regression, fitted on ``texts``: the linear model
-    every chapter compares its LSTMs with, as one scikit-learn pipeline (``predict``, ``score``)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
+    the chapters compare their LSTMs with, as one scikit-learn pipeline (``predict``, ``score``)."""
     texts, labels = check_texts(texts), check_labels(labels)
     if len(texts) != len(labels):
         raise ValueError(f"texts and labels differ in length: {len(texts)} and {len(labels)}")
-    tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(texts) >= 1000 else 1, sublinear_tf=True)
-    return make_pipeline(tfidf, LogisticRegression(C=C, max_iter=2000)).fit(texts, np.asarray(labels))
+    return baselines.tfidf_logistic(texts, np.asarray(labels), C=C)
 
 
 #: The values of C the baseline tries on validation, a factor of 4 apart.
-BASELINE_CS = (0.25, 1.0, 4.0, 16.0, 64.0)
+BASELINE_CS = baselines.DEFAULT_CS
 
 
 def tuned_tfidf_baseline(train_texts, train_labels, valid_texts, valid_labels, Cs=BASELINE_CS):
     """The baseline with C chosen on validation accuracy (the first best on a tie), as the LSTM's
     epoch is: returns the fitted pipeline and ``{C: validation accuracy}``."""
-    if not Cs:
-        raise ValueError("Cs must hold at least one value of C")
-    scores, best = {}, None
-    for C in Cs:
-        model = tfidf_baseline(train_texts, train_labels, C=C)
-        scores[C] = float(model.score(valid_texts, valid_labels))
-        if best is None or scores[C] > scores[best[0]]:
-            best = (C, model)
-    return best[1], scores
+    train_texts, train_labels = check_texts(train_texts), check_labels(train_labels)
+    if len(train_texts) != len(train_labels):
+        raise ValueError(f"texts and labels differ in length: {len(train_texts)} and {len(train_labels)}")
+    return baselines.tuned_tfidf_logistic(train_texts, np.asarray(train_labels), valid_texts,
+                                          np.asarray(check_labels(valid_labels)), Cs=Cs)
 
 
 def _umask() -> int:

@@ -70,19 +70,23 @@ def _blank(values: pd.Series) -> np.ndarray:
 
 
 def label_values(values: pd.Series, path, column: str) -> list:
-    """A label column as whole numbers (if every label is one) or as class names; a mix is refused."""
+    """A label column as whole numbers (if every label is one) or as class names; a mix is refused.
+
+    ``values`` keeps the data frame's index (data row 0 is the file's line 2, under the header), so
+    an error names the line of the file even after rows were dropped."""
+    line = lambda position: int(values.index[position]) + 2  # noqa: E731
     numeric = values.str.strip().str.match(_NUMBER.pattern).to_numpy()
     if numeric.all():
         whole = values.str.strip().str.match(_WHOLE.pattern).to_numpy()
         if not whole.all():
             row = int(np.flatnonzero(~whole)[0])
-            raise UsageError(f"{path}, column {column!r}: labels must be class names or whole numbers, row "
-                             f"{row + 1} has {values.iloc[row]!r}")
+            raise UsageError(f"{path}, column {column!r}: labels must be class names or whole numbers, line "
+                             f"{line(row)} has {values.iloc[row]!r}")
         return [int(v) for v in values]
     if numeric.any():
         n, t = int(np.flatnonzero(numeric)[0]), int(np.flatnonzero(~numeric)[0])
-        raise UsageError(f"{path}, column {column!r} mixes numbers and names (row {n + 1}: {values.iloc[n]!r}, "
-                         f"row {t + 1}: {values.iloc[t]!r}); use one kind of label")
+        raise UsageError(f"{path}, column {column!r} mixes numbers and names (line {line(n)}: "
+                         f"{values.iloc[n]!r}, line {line(t)}: {values.iloc[t]!r}); use one kind of label")
     return values.tolist()
 
 

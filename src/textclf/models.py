@@ -183,46 +183,113 @@ class BiLSTMClassifier(nn.Module):
 
 
 CELLS = {"rnn": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}
+#: What a RecurrentClassifier can read off its outputs; join several with "+" ("last+max").
+POOLS = ("last", "max", "mean")
+
+
+def parse_pooling(pooling: str) -> tuple[str, ...]:
+    """``"last+max"`` -> ``("last", "max")``: each of :data:`POOLS` at most once, in the given order."""
+    if not isinstance(pooling, str):
+        raise TypeError(f"pooling must be a str such as 'last' or 'last+max', got {type(pooling).__name__}")
+    parts = tuple(pooling.split("+"))
+    if not parts or any(part not in POOLS for part in parts) or len(set(parts)) != len(parts):
+        raise ValueError(f"pooling must be one or more of {POOLS} joined by '+' (e.g. 'last+max'), got {pooling!r}")
+    return parts
 
 
 class RecurrentClassifier(nn.Module):
     """Embedding, an ``nn.RNN``/``nn.GRU``/``nn.LSTM`` and a linear head on the state after each
-    row's last real token: the plain recurrent classifier that chapters 2 and 5 both build.
+    row's last real token (optionally also max- and mean-pooled over the real positions).
 
     One direction reads the padded batch and takes the output at the last real step (exact and
-    fast on a CPU); a bidirectional layer is packed, so that both final states are real ones.
+    fast on a CPU), or packs the batch if ``pack``; a bidirectional layer is always packed, so
+    that both final states are real ones. ``embeddings`` starts the embedding from a matrix.
     """
 
     def __init__(self, vocab_size: int, embed_dim: int = 100, hidden_dim: int = 100,
                  num_classes: int = 1, cell: str = "rnn", num_layers: int = 1,
-                 bidirectional: bool = False, dropout: float = 0.0, pad_idx: int = 0):
+                 bidirectional: bool = False, dropout: float = 0.0, pad_idx: int | None = 0,
+                 *, embed_dropout: float = 0.0, pooling: str = "last", pack: bool = False,
+                 embeddings: torch.Tensor | None = None, freeze_embeddings: bool = False):
         super().__init__()
         _check_sizes(vocab_size=vocab_size, embed_dim=embed_dim, hidden_dim=hidden_dim,
                      num_classes=num_classes, num_layers=num_layers)
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {tuple(CELLS)}, got {cell!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {dropout!r}")
-        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_idx)
+        for name, p in [("dropout", dropout), ("embed_dropout", embed_dropout)]:
+            if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
+                raise ValueError(f"{name} must lie in [0, 1), got {p!r}")
+        for name, flag in [("bidirectional", bidirectional), ("pack", pack),
+                           ("freeze_embeddings", freeze_embeddings)]:
+            if not isinstance(flag, bool):
+                raise TypeError(f"{name} must be True or False, got {flag!r:.40}")
+        self.pooling = parse_pooling(pooling)
+        self.pack = pack
+        if embeddings is None:
+            self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_idx)
+        else:  # from_pretrained draws no random numbers: the layers below start as without it
+            _check_embeddings(embeddings, vocab_size, embed_dim)
+            self.embedding = nn.Embedding.from_pretrained(embeddings.detach().clone().float(),
+                                                          freeze=freeze_embeddings, padding_idx=pad_idx)
+        if embed_dropout > 0:  # registered only when used, so the plain model prints as before
+            self.embed_dropout = nn.Dropout(embed_dropout)
         self.rnn = CELLS[cell](embed_dim, hidden_dim, num_layers=num_layers, batch_first=True,
                                bidirectional=bidirectional)
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear((2 if bidirectional else 1) * hidden_dim, num_classes)
+        directions = 2 if bidirectional else 1
+        self.head = nn.Linear(len(self.pooling) * directions * hidden_dim, num_classes)
 
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         check_batch(ids, lengths, "RecurrentClassifier")
         lengths = lengths.cpu()
         ids = ids[:, : int(lengths.max())]                 # (batch, longest): no all-padding column
         x = self.embedding(ids)                            # (batch, longest, embed_dim)
-        if self.rnn.bidirectional:
-            packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-            _, state = self.rnn(packed)                    # h_n: (layers * 2, batch, hidden)
-            h_n = state[0] if isinstance(state, tuple) else state
-            final = torch.cat([h_n[-2], h_n[-1]], dim=1)   # (batch, 2 * hidden)
+        if "embed_dropout" in self._modules:
+            x = self.embed_dropout(x)                      # (batch, longest, embed_dim)
+        if self.rnn.bidirectional or self.pack:
+            output, final = self._read_packed(x, lengths)  # (batch, longest, dirs * hidden), (batch, dirs * hidden)
         else:
             output, _ = self.rnn(x)                        # (batch, longest, hidden): top layer
             final = last_real_step(output, lengths)        # (batch, hidden)
-        return self.head(self.dropout(final))              # (batch, num_classes)
+        features = self._pool(output, final, lengths)      # (batch, pools * dirs * hidden)
+        return self.head(self.dropout(features))           # (batch, num_classes)
+
+    def _read_packed(self, x: torch.Tensor, lengths: torch.Tensor):
+        """Pack, run, and return the top layer's outputs (zeros at padding, only if pooling needs
+        them) and its final state(s): forward after the last token, backward after the first."""
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        packed_output, state = self.rnn(packed)            # h_n: (layers * dirs, batch, hidden)
+        h_n = state[0] if isinstance(state, tuple) else state
+        if self.rnn.bidirectional:
+            final = torch.cat([h_n[-2], h_n[-1]], dim=1)   # (batch, 2 * hidden)
+        else:
+            final = h_n[-1]                                # (batch, hidden)
+        if self.pooling == ("last",):
+            return None, final
+        output, _ = pad_packed_sequence(packed_output, batch_first=True, total_length=x.shape[1])
+        return output, final                               # output: (batch, longest, dirs * hidden)
+
+    def _pool(self, output: torch.Tensor | None, final: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The pooled features in the order of ``pooling``: (batch, pools * features)."""
+        if self.pooling == ("last",):
+            return final                                   # (batch, features)
+        real = real_steps_mask(lengths, output.shape[1]).to(output.device).unsqueeze(2)  # (batch, longest, 1)
+        pooled = {"last": final}
+        if "max" in self.pooling:
+            pooled["max"] = output.masked_fill(~real, -torch.inf).amax(dim=1)          # (batch, features)
+        if "mean" in self.pooling:
+            pooled["mean"] = (output * real).sum(dim=1) / lengths.to(output.device).unsqueeze(1)
+        return torch.cat([pooled[name] for name in self.pooling], dim=1)
+
+
+def _check_embeddings(embeddings: object, vocab_size: int, embed_dim: int) -> None:
+    """A (vocab_size, embed_dim) floating-point tensor, or a TypeError/ValueError saying what it is."""
+    if not isinstance(embeddings, torch.Tensor) or not embeddings.is_floating_point():
+        shown = embeddings.dtype if isinstance(embeddings, torch.Tensor) else type(embeddings).__name__
+        raise TypeError(f"embeddings must be a float tensor (vocab_size, embed_dim), got {shown}")
+    if tuple(embeddings.shape) != (vocab_size, embed_dim):
+        raise ValueError(f"embeddings must have shape (vocab_size, embed_dim) = {(vocab_size, embed_dim)}, "
+                         f"got {tuple(embeddings.shape)}")
 
 
 def uniform_embeddings(model: nn.Module, scale: float) -> nn.Module:

@@ -1,8 +1,11 @@
-"""The book's recurring figures: training curves and confusion matrices."""
+"""The book's recurring figures: training curves, validation curves of several runs, confusion matrices."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 from .metrics import check_classes
 from .training import History
@@ -28,6 +31,41 @@ def training_curves(history: History, title: str = ""):
         ax.legend()
     fig.tight_layout()
     return fig
+
+
+def validation_curves(histories: Mapping[str, History], key: str = "valid_accuracy", ax=None, title: str = "",
+                      mark_best: bool = False, start_epochs: Mapping[str, int] | None = None,
+                      styles: Mapping[str, str] | None = None, ylabel: str | None = None):
+    """One line per run of ``histories`` (name -> History): ``key`` per epoch. ``mark_best`` adds a
+    dotted line at each run's restored epoch; ``start_epochs`` draws a run that continued another
+    after that many epochs; ``styles`` gives a run a line style (":"). Returns the axes."""
+    if not isinstance(histories, Mapping):
+        raise TypeError(f"histories must be a dict of name -> History, got {type(histories).__name__}")
+    if not histories:
+        raise ValueError("histories is empty: give at least one run")
+    for name, history in histories.items():
+        if not isinstance(history, History) or not history.epochs:
+            raise TypeError(f"histories[{name!r}] must be a History with epochs (what training.fit returns), "
+                            f"got {type(history).__name__}")
+        if any(key not in row for row in history.epochs):
+            raise ValueError(f"histories[{name!r}] has no column {key!r}; it has {', '.join(history.epochs[0])}")
+    start_epochs, styles = dict(start_epochs or {}), dict(styles or {})
+    unknown = (set(start_epochs) | set(styles)) - set(histories)
+    if unknown:
+        raise ValueError(f"start_epochs and styles name runs that are not in histories: {sorted(unknown)}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.5, 3.4))
+    for name, history in histories.items():
+        offset = start_epochs.get(name, 0)
+        epochs = [offset + epoch for epoch in history.column("epoch")]
+        (line,) = ax.plot(epochs, history.column(key), styles.get(name, "-"), marker="o", ms=4, label=name)
+        if mark_best and history.best_epoch is not None:
+            ax.axvline(offset + history.best_epoch, color=line.get_color(), linestyle=":")
+    shown = ylabel or key.replace("valid_", "validation ").replace("train_", "training ").replace("_", " ")
+    ax.set(xlabel="epoch", ylabel=shown, title=title)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize="small")
+    return ax
 
 
 def confusion_matrix(y_true, y_pred, label_names, normalize: bool = False, title: str | None = None, ax=None):

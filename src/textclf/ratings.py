@@ -8,8 +8,6 @@ the loaders are the dataset's ``0..4``; stars are ``label + 1``.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import torch
 from sklearn.metrics import f1_score
@@ -124,6 +122,42 @@ def predict(model: nn.Module, loader, device: torch.device, head: str, max_batch
     return true_stars, nearest_star(rating), rating, None
 
 
+class RatingLoss(nn.Module):
+    """The loss a rating head trains: cross-entropy of five logits against labels 0..4, or squared
+    error of one output against the stars (label + 1). For :func:`training.fit`."""
+
+    def __init__(self, head: str):
+        super().__init__()
+        self.head = _check_head(head)
+        self.loss_fn = loss_function(head)
+
+    def forward(self, outputs: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return _loss(outputs, labels, self.head, self.loss_fn)   # a scalar
+
+    def loss_and_predictions(self, outputs: torch.Tensor, labels: torch.Tensor):
+        """The loss, and no predictions: training counts no accuracy (validation scores stars)."""
+        return self(outputs, labels), None
+
+
+def validator(head: str) -> training.Validator:
+    """The validation :func:`fit` runs after each epoch: the loss trained (cross-entropy or squared
+    error), the accuracy of the arg-max (nearest) star and the RMSE of the expected (predicted) rating."""
+    _check_head(head)
+
+    def validate(model: nn.Module, loader, device: torch.device, max_batches: int | None) -> dict:
+        true_stars, argmax, expected, probabilities = predict(model, loader, device, head, max_batches)
+        squared_errors = (expected - true_stars) ** 2                    # (n,)
+        if head == "classes":
+            picked = probabilities[np.arange(len(true_stars)), true_stars - 1]
+            loss = float(np.mean(-np.log(np.maximum(picked, 1e-12))))
+        else:
+            loss = float(np.mean(squared_errors))
+        return {"loss": loss, "accuracy": float(np.mean(argmax == true_stars)),
+                "rmse": float(np.sqrt(np.mean(squared_errors)))}
+
+    return validate
+
+
 def fit(
     model: nn.Module,
     train_loader,
@@ -138,53 +172,14 @@ def fit(
 ) -> training.History:
     """Train a rating model; after each epoch score it on validation; restore the best epoch.
 
-    "Best" is the lowest validation loss (cross-entropy or squared error, the quantity trained).
-    Each epoch records the validation accuracy of the arg-max (nearest) star and the RMSE of the
-    expected (predicted) rating. Quick mode caps epochs and batches like :func:`training.fit`.
+    :func:`training.fit` with :class:`RatingLoss` and :func:`validator`: "best" is the lowest
+    validation loss (the quantity trained); each epoch records ``valid_accuracy`` (arg-max star)
+    and ``valid_rmse`` (expected rating). Quick mode caps epochs and batches as there.
     """
-    _check_head(head)
-    epochs = check_int(epochs, "epochs", 1)
-    patience = check_int(patience, "patience", 1, allow_none=True)
-    max_batches = None
-    if settings.quick_mode():
-        epochs, max_batches = min(epochs, training.QUICK_EPOCHS), training.QUICK_BATCHES
-    loss_fn = loss_function(head)
-    model.to(device)
-    history = training.History()
-    best = training.BestWeights(model, history, patience)
-    for epoch in range(1, epochs + 1):
-        model.train()
-        start, total, seen = time.perf_counter(), 0.0, 0
-        for i, (ids, lengths, labels) in enumerate(train_loader):
-            if max_batches is not None and i >= max_batches:
-                break
-            loss = _loss(training.forward(model, ids.to(device), lengths, device), labels.to(device), head, loss_fn)
-            optimizer.zero_grad()
-            loss.backward()
-            if clip_norm is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
-            optimizer.step()
-            total, seen = total + loss.item() * len(labels), seen + len(labels)
-        seconds = time.perf_counter() - start
-        true_stars, argmax, expected, probabilities = predict(model, valid_loader, device, head, max_batches)
-        if head == "classes":
-            picked = probabilities[np.arange(len(true_stars)), true_stars - 1]
-            valid_loss = float(np.mean(-np.log(np.maximum(picked, 1e-12))))
-        else:
-            valid_loss = float(np.mean((expected - true_stars) ** 2))
-        row = {"epoch": epoch, "train_loss": total / seen, "valid_loss": valid_loss,
-               "valid_accuracy": float(np.mean(argmax == true_stars)),
-               "valid_rmse": float(np.sqrt(np.mean((expected - true_stars) ** 2))), "seconds": seconds}
-        history.epochs.append(row)
-        improved = best.update(epoch, valid_loss)
-        if verbose:
-            print(f"epoch {epoch:2d} | train loss {row['train_loss']:.4f} | valid loss {valid_loss:.4f}"
-                  f" acc {row['valid_accuracy']:.2%} rmse {row['valid_rmse']:.4f} | {seconds:.1f} s"
-                  + (" *" if improved else ""))
-        if best.should_stop(epoch):
-            break
-    best.restore(verbose)
-    return history
+    loss_fn = RatingLoss(head)
+    return training.fit(model, train_loader, valid_loader, optimizer, loss_fn, device, epochs,
+                        clip_norm=clip_norm, patience=patience, verbose=verbose,
+                        validate=validator(head), progress=False)
 
 
 def epochs_to_run(epochs: int) -> int:

@@ -267,6 +267,39 @@ class EncodedDataset(Dataset):
         return [len(x) for x in self.ids]
 
 
+def encode_frame(
+    df,
+    tokenize: Tokenizer,
+    vocab: Vocab,
+    max_length: int | None = None,
+    text_column: str | Callable = "text",
+    label_column: str = "label",
+) -> EncodedDataset:
+    """A data frame as an :class:`EncodedDataset`: its texts encoded (at most ``max_length`` ids),
+    its labels kept. ``text_column`` is a column name or a function ``df -> texts``."""
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"encode_frame takes a pandas DataFrame, got {type(df).__name__}")
+    if callable(text_column):
+        texts = text_column(df)
+    elif isinstance(text_column, str):
+        texts = df[_column(df, text_column, "text_column")]
+    else:
+        raise TypeError(f"text_column must be a column name or a function df -> texts, got {type(text_column).__name__}")
+    labels = df[_column(df, label_column, "label_column")].tolist()
+    return EncodedDataset(encode_texts(texts, tokenize, vocab, max_length), labels)
+
+
+def _column(df, name: object, argument: str) -> str:
+    """``name`` if ``df`` has such a column, else a clear error naming ``argument`` and the columns."""
+    if not isinstance(name, str):
+        raise TypeError(f"{argument} must be a column name (str), got {type(name).__name__}")
+    if name not in df.columns:
+        raise ValueError(f"{argument}: the frame has no column {name!r}; its columns: {', '.join(map(str, df.columns))}")
+    return name
+
+
 def _check_id_tensor(x: object, what: str) -> None:
     """One text's ids: a non-empty 1-D integer tensor."""
     if not isinstance(x, torch.Tensor) or x.dim() != 1 or x.dtype == torch.bool or x.is_floating_point() \

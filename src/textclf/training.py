@@ -16,6 +16,7 @@ import os
 import platform
 import random
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,9 +201,12 @@ def _one_logit_as_vector(logits: torch.Tensor) -> torch.Tensor:
 
 
 def _loss_and_predictions(logits: torch.Tensor, labels: torch.Tensor, loss_fn: nn.Module):
-    """Match logits to labels for the loss and turn them into class predictions."""
+    """Match logits to labels for the loss and turn them into class predictions (None for a loss
+    with its own ``loss_and_predictions`` method that has no classes to count)."""
     if not isinstance(logits, torch.Tensor):
         raise TypeError(f"the model must return a tensor of logits, got {type(logits).__name__}")
+    if callable(getattr(loss_fn, "loss_and_predictions", None)):
+        return loss_fn.loss_and_predictions(logits, labels)
     if not isinstance(labels, torch.Tensor) or labels.dtype == torch.bool or labels.is_floating_point() \
             or labels.is_complex():
         shown = labels.dtype if isinstance(labels, torch.Tensor) else type(labels).__name__
@@ -256,6 +260,56 @@ def median_step_seconds(model: nn.Module, batches, optimizer: torch.optim.Optimi
     return float(np.median(times[warmup:]))
 
 
+@contextlib.contextmanager
+def using_threads(count: int) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(count)``, then restore the previous count."""
+    count = check_int(count, "count", 1)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def thread_timings(model: nn.Module, batches: Sequence, optimizer_factory: Callable,
+                   loss_fn: nn.Module, candidates: Sequence[int] = (1, 2), warmup: int = 1) -> dict[int, float]:
+    """Median seconds of a training step with each thread count in ``candidates``.
+
+    Every count trains its own copy of ``model`` with ``optimizer_factory(parameters)`` on the
+    same ``batches``; ``model``, the thread count and the random number generator are left as
+    they were."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not callable(optimizer_factory):
+        raise TypeError(f"optimizer_factory must make an optimizer from parameters (e.g. "
+                        f"lambda p: torch.optim.Adam(p, lr=1e-3)), got {type(optimizer_factory).__name__}")
+    if isinstance(candidates, (str, bytes)) or not isinstance(candidates, Sequence) or not candidates:
+        raise ValueError(f"candidates must be a non-empty sequence of thread counts, got {candidates!r:.40}")
+    candidates = [check_int(count, "candidates", 1) for count in candidates]
+    batches = list(batches)
+    timings = {}
+    with torch.random.fork_rng(devices=[]):                 # dropout draws are given back
+        for count in candidates:
+            trial = copy.deepcopy(model)
+            optimizer = optimizer_factory(trial.parameters())
+            with using_threads(count):
+                timings[count] = median_step_seconds(trial, batches, optimizer, loss_fn, warmup)
+    return timings
+
+
+def best_thread_count(model: nn.Module, batches: Sequence, optimizer_factory: Callable, loss_fn: nn.Module,
+                      candidates: Sequence[int] = (1, 2), warmup: int = 1, verbose: bool = True) -> int:
+    """The thread count of ``candidates`` with the fastest training step (see :func:`thread_timings`);
+    prints the timings if ``verbose``. Use it with ``with training.using_threads(count): ...``."""
+    timings = thread_timings(model, batches, optimizer_factory, loss_fn, candidates, warmup)
+    best = min(timings, key=timings.get)
+    if verbose:
+        print(" | ".join(f"{n} thread{'s' * (n > 1)}: {t * 1000:.1f} ms per step" for n, t in timings.items())
+              + f" -> {best} thread{'s' * (best > 1)}")
+    return best
+
+
 @dataclass
 class History:
     """Per-epoch numbers of a :func:`fit` run, and which epoch was restored."""
@@ -268,7 +322,8 @@ class History:
 
     @property
     def best(self) -> dict:
-        """The restored epoch's row (its validation accuracy, loss, seconds)."""
+        """The restored epoch's row (its validation accuracy, loss, seconds): the one way to read
+        it (``history.best["valid_accuracy"]``, not ``history.epochs[history.best_epoch - 1]``)."""
         if self.best_epoch is None:
             raise ValueError("no epoch was restored: this History holds no finished fit")
         return self.epochs[self.best_epoch - 1]
@@ -333,22 +388,26 @@ class BestWeights:
             print(f"restored epoch {self.history.best_epoch} (lowest validation loss)")
 
 
-def _batches(loader, limit: int | None, desc: str):
+def _batches(loader, limit: int | None, desc: str, progress: bool = True):
+    """The batches of ``loader``, at most ``limit`` of them, behind a progress bar if ``progress``."""
     total = len(loader) if limit is None else min(limit, len(loader))
-    for i, batch in enumerate(tqdm(loader, total=total, desc=desc, leave=False, mininterval=1)):
+    shown = tqdm(loader, total=total, desc=desc, leave=False, mininterval=1) if progress else loader
+    for i, batch in enumerate(shown):
         if limit is not None and i >= limit:
             break
         yield batch
 
 
-def run_epoch(model, loader, loss_fn, device, optimizer=None, clip_norm=None, max_batches=None, desc="") -> dict:
-    """One pass over ``loader``; trains when an ``optimizer`` is given. Returns loss and accuracy."""
+def run_epoch(model, loader, loss_fn, device, optimizer=None, clip_norm=None, max_batches=None, desc="",
+              progress: bool = True) -> dict:
+    """One pass over ``loader``; trains when an ``optimizer`` is given. Returns loss and accuracy
+    (only the loss for a loss whose ``loss_and_predictions`` gives no predictions)."""
     training = optimizer is not None
     max_batches = check_int(max_batches, "max_batches", 1, allow_none=True)
     model.train(training)
     total_loss, correct, seen = 0.0, 0, 0
     with torch.set_grad_enabled(training):
-        for ids, lengths, labels in _batches(loader, max_batches, desc):
+        for ids, lengths, labels in _batches(loader, max_batches, desc, progress):
             ids, labels = ids.to(device), labels.to(device)
             loss, predicted = _loss_and_predictions(forward(model, ids, lengths, device), labels, loss_fn)
             if training:
@@ -358,11 +417,14 @@ def run_epoch(model, loader, loss_fn, device, optimizer=None, clip_norm=None, ma
                     nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
                 optimizer.step()
             total_loss += loss.item() * len(labels)
-            correct += (predicted == labels).sum().item()
+            if predicted is None:
+                correct = None                    # a loss without classes: no accuracy to count
+            elif correct is not None:
+                correct += (predicted == labels).sum().item()
             seen += len(labels)
     if seen == 0:
         raise ValueError(f"the {'training' if training else 'evaluation'} loader yielded no examples; is its dataset empty?")
-    return {"loss": total_loss / seen, "accuracy": correct / seen}
+    return {"loss": total_loss / seen} if correct is None else {"loss": total_loss / seen, "accuracy": correct / seen}
 
 
 def evaluate(model, loader, loss_fn, device, max_batches=None) -> dict:
@@ -371,6 +433,32 @@ def evaluate(model, loader, loss_fn, device, max_batches=None) -> dict:
     if max_batches is None and settings.quick_mode():
         max_batches = QUICK_BATCHES
     return run_epoch(model, loader, loss_fn, device, max_batches=max_batches, desc="evaluate")
+
+
+#: ``validate(model, loader, device, max_batches) -> {"loss": ..., other measures}``: how
+#: :func:`fit` scores a model on the validation loader after each epoch.
+Validator = Callable[[nn.Module, Iterable, torch.device, "int | None"], dict]
+
+
+def classification_validator(loss_fn: nn.Module, progress: bool = True) -> Validator:
+    """The default validation of :func:`fit`: mean ``loss_fn`` and accuracy over the loader."""
+
+    def validate(model: nn.Module, loader, device: torch.device, max_batches: int | None) -> dict:
+        return run_epoch(model, loader, loss_fn, device, max_batches=max_batches, desc="validate",
+                         progress=progress)
+
+    return validate
+
+
+def _epoch_line(epoch: int, train: dict, valid: dict, seconds: float, improved: bool) -> str:
+    """``epoch  3 | train loss 0.4012 acc 81.20% | valid loss ... | 12.3 s *``: accuracies in
+    per cent, every other measure with four decimals, in the order they were recorded."""
+    def part(name: str, scores: dict) -> str:
+        shown = [f"acc {v:.2%}" if k == "accuracy" else f"{k} {v:.4f}" for k, v in scores.items()]
+        return " ".join([name, *shown])
+
+    return (f"epoch {epoch:2d} | {part('train', train)} | {part('valid', valid)} | {seconds:.1f} s"
+            + (" *" if improved else ""))
 
 
 def fit(
@@ -384,11 +472,18 @@ def fit(
     clip_norm: float | None = None,
     patience: int | None = None,
     verbose: bool = True,
+    validate: Validator | None = None,
+    progress: bool = True,
 ) -> History:
     """Train for ``epochs``, evaluate on ``valid_loader`` after each, restore the best epoch.
 
     "Best" is the lowest validation loss. ``patience`` stops early after that many epochs
     without improvement. Quick mode caps epochs and batches (see :data:`QUICK_EPOCHS`).
+    ``loss_fn`` is a classification loss (its accuracy is counted too) or an object with a
+    ``loss_and_predictions(outputs, labels)`` method, as :class:`textclf.ratings.RatingLoss`.
+    ``validate(model, loader, device, max_batches)`` returns the validation ``"loss"`` and any
+    other measures (default: loss and accuracy); each becomes a ``valid_<name>`` column.
+    ``progress`` shows progress bars (on stderr).
     """
     epochs = check_int(epochs, "epochs", 1)
     patience = check_int(patience, "patience", 1, allow_none=True)
@@ -401,6 +496,10 @@ def fit(
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be a loss such as nn.CrossEntropyLoss(), got {type(loss_fn).__name__}")
+    if validate is not None and not callable(validate):
+        raise TypeError(f"validate must be a function (model, loader, device, max_batches) -> dict, "
+                        f"got {type(validate).__name__}")
+    validate = validate or classification_validator(loss_fn, progress)
     max_batches = None
     if settings.quick_mode():
         epochs, max_batches = min(epochs, QUICK_EPOCHS), QUICK_BATCHES
@@ -409,19 +508,18 @@ def fit(
     best = BestWeights(model, history, patience)
     for epoch in range(1, epochs + 1):
         start = time.perf_counter()
-        train = run_epoch(model, train_loader, loss_fn, device, optimizer, clip_norm, max_batches, f"epoch {epoch}")
+        train = run_epoch(model, train_loader, loss_fn, device, optimizer, clip_norm, max_batches,
+                          f"epoch {epoch}", progress)
         seconds = time.perf_counter() - start
-        valid = run_epoch(model, valid_loader, loss_fn, device, max_batches=max_batches, desc="validate")
-        row = {"epoch": epoch, "train_loss": train["loss"], "train_accuracy": train["accuracy"],
-               "valid_loss": valid["loss"], "valid_accuracy": valid["accuracy"], "seconds": seconds}
+        valid = validate(model, valid_loader, device, max_batches)
+        if not isinstance(valid, dict) or "loss" not in valid:
+            raise ValueError(f"validate must return a dict with a 'loss' entry, got {valid!r:.80}")
+        row = {"epoch": epoch, **{f"train_{k}": v for k, v in train.items()},
+               **{f"valid_{k}": v for k, v in valid.items()}, "seconds": seconds}
         history.epochs.append(row)
         improved = best.update(epoch, valid["loss"])
         if verbose:
-            print(
-                f"epoch {epoch:2d} | train loss {train['loss']:.4f} acc {train['accuracy']:.2%}"
-                f" | valid loss {valid['loss']:.4f} acc {valid['accuracy']:.2%} | {seconds:.1f} s"
-                + (" *" if improved else "")
-            )
+            print(_epoch_line(epoch, train, valid, seconds, improved))
         if best.should_stop(epoch):
             break
     best.restore(verbose)
