@@ -46,6 +46,7 @@ def test_page_leads_with_one_figure_per_data_set_whose_alt_text_states_its_numbe
         figure = f"```{{figure}} results_figures/{dataset.slug}.svg\n:alt: "
         assert -1 < page.index(figure) < first_run_section
         alt = page[page.index(figure) + len(figure):].split("\n", 1)[0]
+        assert "/" not in alt, f"the browser test reads a '/' in alt text as a path: {alt}"
         for panel, rows in panels:
             for bar in rows:
                 assert results_page.shown_value(bar.value, panel.measure) in alt

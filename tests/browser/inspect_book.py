@@ -18,10 +18,13 @@ import gzip
 import html.parser
 import http.server
 import json
+import os
 import re
 import shutil
 import sys
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -75,6 +78,23 @@ def _anchors(path: Path) -> frozenset[str]:
     parser = _Ids()
     parser.feed(path.read_text(encoding="utf-8", errors="replace"))
     return frozenset(parser.ids)
+
+
+@functools.lru_cache(maxsize=None)
+def _file_weight(path: Path) -> tuple[int, int]:
+    """Raw and gzip (level 6) bytes of a file the server sends as it is."""
+    body = path.read_bytes()
+    return len(body), len(gzip.compress(body, 6))
+
+
+def served_file(root: Path, base: str, url: str) -> Path | None:
+    """The file under `root` that our server sent for `url`, or None (not ours, not a file)."""
+    if not url.startswith(base):
+        return None
+    target = root / unquote(urlsplit(url).path.lstrip("/"))
+    if target.is_dir():
+        target = target / "index.html"
+    return target if target.is_file() and root in target.resolve().parents else None
 
 
 def reading_pages(root: Path) -> list[str]:
@@ -189,8 +209,7 @@ def _toggle(page, button: str, panel: str) -> dict:
     _settle(page)
     if after != before:
         page.keyboard.press("Escape")
-        if _wait_visible(page, panel, before, timeout_ms=2000) != before:
-            page.evaluate(CLOSE_SIDEBARS_JS)  # a phone's drawer
+        page.evaluate(CLOSE_SIDEBARS_JS)  # a phone's drawer, if Escape left it open
         if _wait_visible(page, panel, before, timeout_ms=2000) != before:
             buttons[0].click(force=True)  # a desktop's collapsed column comes back by a click
     page.evaluate(CLOSE_SIDEBARS_JS)  # whatever the checks saw, no drawer stays open
@@ -199,8 +218,15 @@ def _toggle(page, button: str, panel: str) -> dict:
     return {"button": True, "before": before, "after": after}
 
 
+DROPDOWN_OPEN_JS = """el => !el.classList.contains('toggle-hidden') && Array.from(el.children)
+  .filter(c => !c.classList.contains('admonition-title'))
+  .some(c => c.getBoundingClientRect().height > 0)"""
+
+
 def _dropdowns(page) -> dict:
     """Open every answer dropdown (sphinx-togglebutton admonitions, <details>); count failures."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     opened = failed = 0
     for box in page.query_selector_all(".admonition.dropdown, details"):
         if box.evaluate("el => el.tagName") == "DETAILS":
@@ -213,15 +239,47 @@ def _dropdowns(page) -> dict:
                 continue
             title.scroll_into_view_if_needed()
             title.click()
-            page.wait_for_timeout(300)
-            ok = box.evaluate(
-                "el => !el.classList.contains('toggle-hidden') && Array.from(el.children)"
-                ".filter(c => !c.classList.contains('admonition-title'))"
-                ".some(c => c.getBoundingClientRect().height > 0)"
-            )
+            try:
+                page.wait_for_function(DROPDOWN_OPEN_JS, arg=box, timeout=3000)
+            except PlaywrightTimeout:
+                pass
+            ok = box.evaluate(DROPDOWN_OPEN_JS)
         opened += bool(ok)
         failed += not ok
     return {"opened": opened, "failed": failed}
+
+
+READY_JS = """async () => {
+  const frames = () => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+  if (window.MathJax && window.MathJax.startup && window.MathJax.startup.promise) {
+    await window.MathJax.startup.promise;
+  }
+  await document.fonts.ready;
+  await frames();
+}"""
+
+
+def _ready(page, timeout_ms: int = 15_000) -> None:
+    """After `load`: wait until MathJax (loaded with `defer`) has typeset the page and its
+    fonts have arrived, rather than a fixed pause that is too long here and short on CI."""
+    page.wait_for_function(
+        "() => !window.MathJax || !document.querySelector('script[src*=mathjax]')"
+        " || !!(window.MathJax.startup && window.MathJax.startup.promise)",
+        timeout=timeout_ms)
+    page.evaluate(READY_JS)
+
+
+def _network_quiet(page, in_flight: set, quiet_ms: int = 150, timeout_ms: int = 5000) -> None:
+    """Wait until no request of the page has been in flight for `quiet_ms` (the browser asks
+    for the favicon around `load`): what the page weighs is then all counted."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        if in_flight:
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_ms / 1000:
+            return
+        page.wait_for_timeout(25)
 
 
 def _settle(page, timeout_ms: int = 5000) -> None:
@@ -229,6 +287,8 @@ def _settle(page, timeout_ms: int = 5000) -> None:
     measures colours as they are, and a half-faded panel is not what a reader ends up seeing."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    frames = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))"
+    page.evaluate(frames)  # a transition just triggered has started and is listed
     try:
         page.wait_for_function(
             "() => document.getAnimations().every(a => a.playState !== 'running')",
@@ -236,7 +296,7 @@ def _settle(page, timeout_ms: int = 5000) -> None:
         )
     except PlaywrightTimeout:  # an endless animation: measure the page as it is
         pass
-    page.wait_for_timeout(200)
+    page.evaluate(frames)  # the final frame is painted
 
 
 def _axe(page) -> list[dict]:
@@ -255,28 +315,51 @@ def _axe(page) -> list[dict]:
 
 def inspect(root: Path, screenshots: Path | None = None, search_word: str = "LSTM",
             pages: list[str] | None = None, axe: bool = True) -> dict:
-    """Measure every page at both widths; see the module docstring. Returns a JSON-able dict."""
-    from playwright.sync_api import sync_playwright
+    """Measure every page at both widths; see the module docstring. Returns a JSON-able dict.
 
+    With two or more cores the widths run side by side, each in a browser of its own (one
+    Playwright per thread); the records come back in the order page by page, desktop first."""
     root = Path(root).resolve()
     executable = find_chromium()
     if executable is None:
         raise FileNotFoundError("chromium is not installed (Debian package 'chromium')")
+    rels = pages or reading_pages(root)
     server, base = serve(root)
-    records = []
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=executable, args=LAUNCH_FLAGS)
-            for rel in pages or reading_pages(root):
-                for label, width in WIDTHS.items():
-                    records.append(_inspect_page(browser, root, base, rel, label, width, axe))
-            search = _search(browser, base, search_word)
-            shots = _screenshots(browser, base, root, screenshots) if screenshots else []
-            browser.close()
+        workers = min(len(WIDTHS), os.cpu_count() or 1)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            by_width = {label: pool.submit(_in_browser, executable, _inspect_width, root, base, rels,
+                                           label, axe) for label in WIDTHS}
+            extras = pool.submit(_in_browser, executable, _search_and_screenshots, base, root,
+                                 search_word, screenshots)
+            records_by_width = {label: job.result() for label, job in by_width.items()}
+            search, shots = extras.result()
     finally:
         server.shutdown()
         server.server_close()
+    records = [records_by_width[label][i] for i in range(len(rels)) for label in WIDTHS]
     return {"base": base, "browser": executable, "pages": records, "search": search, "screenshots": shots}
+
+
+def _in_browser(executable: str, work, *args):
+    """Run `work(browser, *args)` in a chromium of its own, with this thread's Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=LAUNCH_FLAGS)
+        try:
+            return work(browser, *args)
+        finally:
+            browser.close()
+
+
+def _inspect_width(browser, root: Path, base: str, rels: list[str], label: str, axe: bool) -> list[dict]:
+    """Every page at one width, in order."""
+    return [_inspect_page(browser, root, base, rel, label, WIDTHS[label], axe) for rel in rels]
+
+
+def _search_and_screenshots(browser, base: str, root: Path, word: str, folder: Path | None) -> tuple:
+    return _search(browser, base, word), (_screenshots(browser, base, root, folder) if folder else [])
 
 
 def _inspect_page(browser, root: Path, base: str, rel: str, label: str, width: int, axe: bool) -> dict:
@@ -287,8 +370,10 @@ def _inspect_page(browser, root: Path, base: str, rel: str, label: str, width: i
     foreign: list[str] = []
     failed: list[str] = []
     raw = gz = 0
+    in_flight: set = set()
 
     def on_request(request):
+        in_flight.add(request)
         if not request.url.startswith(base) and not request.url.startswith(("data:", "blob:", "about:")):
             foreign.append(request.url)
 
@@ -296,12 +381,19 @@ def _inspect_page(browser, root: Path, base: str, rel: str, label: str, width: i
         nonlocal raw, gz
         if response.status >= 400:
             failed.append(f"{response.status} {response.url}")
-        try:
-            body = response.body()
-        except Exception:  # redirects and aborted requests have no body
-            return
-        raw += len(body)
-        gz += len(gzip.compress(body, 6))
+        # A file our server sent (status 200) is weighed on disk: the same bytes, without
+        # a round trip to the browser per response (which cost seconds per page).
+        served = served_file(root, base, response.url) if response.status == 200 else None
+        if served is not None:
+            size, packed = _file_weight(served)
+        else:
+            try:
+                body = response.body()
+            except Exception:  # redirects and aborted requests have no body
+                return
+            size, packed = len(body), len(gzip.compress(body, 6))
+        raw += size
+        gz += packed
 
     # Nothing leaves the machine: requests to other hosts are recorded and refused.
     page.route(re.compile(r"^(?!" + re.escape(base) + r"|data:|blob:).*"), lambda route: route.abort())
@@ -309,9 +401,12 @@ def _inspect_page(browser, root: Path, base: str, rel: str, label: str, width: i
     page.on("pageerror", lambda exc: errors.append(f"script error: {exc}"))
     page.on("request", on_request)
     page.on("response", on_response)
+    page.on("requestfinished", lambda request: in_flight.discard(request))
+    page.on("requestfailed", lambda request: in_flight.discard(request))
 
     page.goto(base + rel, wait_until="load")
-    page.wait_for_timeout(1200)  # MathJax and the theme's scripts run after load
+    _ready(page)  # MathJax typesets after load
+    _network_quiet(page, in_flight)
     record = {"page": rel, "width": label, "errors": errors, "foreign_requests": foreign,
               "failed_requests": failed, "raw_bytes": raw, "gzip_bytes": gz}
 
@@ -346,8 +441,10 @@ def _search(browser, base: str, word: str) -> dict:
     page = browser.new_page()
     page.route(re.compile(r"^(?!" + re.escape(base) + r"|data:).*"), lambda route: route.abort())
     page.goto(f"{base}search.html?q={word}", wait_until="load")
-    try:
-        page.wait_for_selector("#search-results ul.search li", timeout=15_000)
+    try:  # the hits are listed one by one; the summary line is written when all are
+        page.wait_for_function(
+            "() => { const s = document.querySelector('#search-results p.search-summary');"
+            " return !!s && s.innerText.trim() !== ''; }", timeout=15_000)
     except Exception:
         pass
     hits = page.evaluate(
@@ -370,7 +467,7 @@ def _screenshots(browser, base: str, root: Path, folder: Path) -> list[str]:
         page = context.new_page()
         page.route(re.compile(r"^(?!" + re.escape(base) + r"|data:).*"), lambda route: route.abort())
         page.goto(base + rel, wait_until="load")
-        page.wait_for_timeout(1500)
+        _ready(page)
         out = folder / f"{Path(rel).stem}-{label}.png"
         page.screenshot(path=str(out))
         saved.append(str(out))
