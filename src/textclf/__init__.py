@@ -15,6 +15,8 @@
 | ``probes`` | gradients reaching each step |
 | ``leakage`` | grouped splits, near-duplicates |
 | ``baselines`` | TF-IDF + logistic regression, C chosen on validation |
+| ``language_model`` | a word-level LSTM language model, its windows, transfer into a classifier |
+| ``ensemble`` | two models' probabilities blended, the weight chosen on validation |
 | ``explain`` | LIME for the book's models |
 | ``classifier`` | ``TextClassifier``: fit, predict, save and load on your own data |
 | ``cli`` | the ``textclf`` command line (train, predict, explain) |
