@@ -2,6 +2,7 @@
 TypeError or ValueError naming what was wrong (or the correct result)."""
 
 import gzip
+import json
 
 import numpy as np
 import pandas as pd
@@ -474,6 +475,29 @@ def test_results_save_names_bad_metrics(results_dir, metrics_, error, message):
 def test_results_save_refuses_a_device_that_is_not_one(results_dir):
     with pytest.raises(TypeError, match="device must be a torch.device"):
         results.save("99_demo", {"x": 1.0}, device="gpu please")
+
+
+def test_results_save_records_the_threads_and_precision_a_chapter_names(results_dir, monkeypatch):
+    monkeypatch.delenv("TEXTCLF_QUICK", raising=False)
+    with training.using_threads(1):
+        results.save("99_demo", {"x": 1.0}, threads="1 and 2", precision="fp32 and bf16")
+    run = json.loads((results_dir / "99_demo.json").read_text())["run"]
+    assert (run["threads"], run["precision"]) == ("1 and 2", "fp32 and bf16")
+    results.save("99_demo", {"x": 1.0})
+    run = json.loads((results_dir / "99_demo.json").read_text())["run"]
+    assert run["threads"] == torch.get_num_threads() and run["precision"] == training.precision()
+
+
+@pytest.mark.parametrize("options,error,message", [
+    ({"threads": 0}, ValueError, "threads must be at least 1"),
+    ({"threads": 2.5}, TypeError, "threads must be a short text or int"),
+    ({"precision": ""}, ValueError, "precision must be a non-empty text"),
+    ({"precision": 16}, TypeError, "precision must be a short text"),
+])
+def test_results_save_refuses_bad_run_notes(results_dir, options, error, message):
+    with pytest.raises(error, match=message):
+        results.save("99_demo", {"x": 1.0}, **options)
+    assert not list(results_dir.rglob("*.json"))
 
 
 # --- found while looking for more of the same kind --------------------------------------------------

@@ -36,10 +36,14 @@ def check_stem(stem: object) -> str:
     return stem
 
 
-def save(stem: str, metrics: dict[str, float], device: torch.device | None = None) -> None:
+def save(stem: str, metrics: dict[str, float], device: torch.device | None = None, *,
+         threads: int | str | None = None, precision: str | None = None) -> None:
     """Write ``{"run": ..., "metrics": ...}`` for the chapter ``stem`` and print it.
 
     ``metrics`` is a flat mapping of dotted names to numbers (``"lstm.test_accuracy": 0.87``).
+    ``threads`` and ``precision`` say what the training used when a chapter changed them inside
+    ``training.using_threads`` / ``using_precision`` (e.g. ``"1 and 2"``, ``"fp32 and bf16"``);
+    by default the values in force now are recorded.
     A quick-mode run writes under ``results/quick/`` so it never overwrites a full run's file.
     """
     stem = check_stem(stem)
@@ -59,6 +63,8 @@ def save(stem: str, metrics: dict[str, float], device: torch.device | None = Non
             raise ValueError(f"metric {name!r} must be a finite number, got {value!r}")
     if device is not None and not isinstance(device, torch.device):
         raise TypeError(f"device must be a torch.device (what training.setup returns) or None, got {device!r:.40}")
+    threads = torch.get_num_threads() if threads is None else _run_note(threads, "threads", int)
+    precision = training.precision() if precision is None else _run_note(precision, "precision")
     quick = settings.quick_mode()
     device = device or training.pick_device()
     record = {
@@ -69,8 +75,8 @@ def save(stem: str, metrics: dict[str, float], device: torch.device | None = Non
             "torch": torch.__version__,
             "python": platform.python_version(),
             "wall_seconds": round(training.seconds_since_setup(), 1),
-            "threads": torch.get_num_threads(),
-            "precision": training.precision(),
+            "threads": threads,
+            "precision": precision,
             "seed": training.setup_seed(),
             "load_average_at_start": training.setup_load(),
             "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -84,6 +90,18 @@ def save(stem: str, metrics: dict[str, float], device: torch.device | None = Non
         tmp.write_text(json.dumps(record, indent=2) + "\n")
         tmp.chmod(0o644)  # mkstemp makes it private; results are for everyone to read
     print(summary(record, f"results/{path.relative_to(settings.results_dir())}"))
+
+
+def _run_note(value: object, name: str, *types: type) -> object:
+    """``value`` if it is a short non-empty string (or one of ``types``), else a clear error."""
+    if isinstance(value, bool) or not isinstance(value, (str, *types)):
+        accepted = " or ".join(["a short text", *(t.__name__ for t in types)])
+        raise TypeError(f"{name} must be {accepted}, got {type(value).__name__}")
+    if isinstance(value, str) and not 0 < len(value.strip()) <= 40:
+        raise ValueError(f"{name} must be a non-empty text of at most 40 characters, got {value!r:.60}")
+    if isinstance(value, int) and value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value.strip() if isinstance(value, str) else value
 
 
 def _commit() -> str:
