@@ -296,7 +296,7 @@ DATASETS = (
         "the star is right) and RMSE (how far the stars miss, in stars) on the test reviews.",
         (STARS,),
         tuple(Panel(measure, (Tutorials(STARS),),
-                    (Ours("rebuild", STARS, f"seed_model.test_{measure}", "The tutorial's LSTM"),
+                    (Ours("rebuild", STARS, f"tutorial_model.test_{measure}", "The tutorial's LSTM"),
                      Ours("best", STARS, f"bilstm_regression_title_text.test_{measure}",
                           "Bidirectional LSTM regression, title and text",
                           note="chosen on validation RMSE"),
