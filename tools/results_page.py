@@ -300,7 +300,8 @@ DATASETS = (
                      Ours("best", STARS, f"bilstm_regression_title_text.test_{measure}",
                           "Bidirectional LSTM regression, title and text",
                           note="chosen on validation RMSE"),
-                     Ours("linear", STARS, f"tfidf_logistic.test_{measure}", LINEAR),
+                     Ours("linear", STARS, f"tfidf.test_{measure}", LINEAR,
+                          note="chosen on validation for this measure"),
                      Ours("constant", STARS, f"{constant}.test_{measure}", label)))
               for measure, constant, label in [("accuracy", "majority", "Always the most frequent rating"),
                                                ("rmse", "mean", "Always the mean training rating")]),
