@@ -18,7 +18,6 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
-from tqdm import tqdm
 
 from . import settings, training
 from .checks import check_int
@@ -221,14 +220,7 @@ def _windows(batches: Iterable, max_batches: int | None, desc: str, progress: bo
     max_batches = check_int(max_batches, "max_batches", 1, allow_none=True)
     if max_batches is None and settings.quick_mode():
         max_batches = training.QUICK_BATCHES
-    if progress:
-        total = len(batches) if hasattr(batches, "__len__") else None
-        total = max_batches if total is None else min(total, max_batches or total)
-        batches = tqdm(batches, total=total, desc=desc, leave=False, mininterval=1)
-    for number, batch in enumerate(batches):
-        if max_batches is not None and number >= max_batches:
-            break
-        yield batch
+    return training._batches(batches, max_batches, desc, progress)
 
 
 def _carried(state: LSTMState | None, rows: int) -> LSTMState | None:

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from . import settings, training
-from .checks import DataError
+from .checks import DataError, check_int
 from .files import atomic_write, read_json
 
 _STEM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -63,7 +63,7 @@ def save(stem: str, metrics: dict[str, float], device: torch.device | None = Non
             raise ValueError(f"metric {name!r} must be a finite number, got {value!r}")
     if device is not None and not isinstance(device, torch.device):
         raise TypeError(f"device must be a torch.device (what training.setup returns) or None, got {device!r:.40}")
-    threads = torch.get_num_threads() if threads is None else _run_note(threads, "threads", int)
+    threads = torch.get_num_threads() if threads is None else _run_note(threads, "threads", integer=True)
     precision = training.precision() if precision is None else _run_note(precision, "precision")
     quick = settings.quick_mode()
     device = device or training.pick_device()
@@ -92,16 +92,15 @@ def save(stem: str, metrics: dict[str, float], device: torch.device | None = Non
     print(summary(record, f"results/{path.relative_to(settings.results_dir())}"))
 
 
-def _run_note(value: object, name: str, *types: type) -> object:
-    """``value`` if it is a short non-empty string (or one of ``types``), else a clear error."""
-    if isinstance(value, bool) or not isinstance(value, (str, *types)):
-        accepted = " or ".join(["a short text", *(t.__name__ for t in types)])
-        raise TypeError(f"{name} must be {accepted}, got {type(value).__name__}")
-    if isinstance(value, str) and not 0 < len(value.strip()) <= 40:
-        raise ValueError(f"{name} must be a non-empty text of at most 40 characters, got {value!r:.60}")
-    if isinstance(value, int) and value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return value.strip() if isinstance(value, str) else value
+def _run_note(value: object, name: str, integer: bool = False) -> object:
+    """``value`` if it is a short non-empty text (or, with ``integer``, an int >= 1), else a clear error."""
+    if isinstance(value, str):
+        if not 0 < len(value.strip()) <= 40:
+            raise ValueError(f"{name} must be a non-empty text of at most 40 characters, got {value!r:.60}")
+        return value.strip()
+    if integer and isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return check_int(value, name, 1)
+    raise TypeError(f"{name} must be a short text{' or int' if integer else ''}, got {type(value).__name__}")
 
 
 def _commit() -> str:

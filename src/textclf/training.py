@@ -389,8 +389,10 @@ class BestWeights:
 
 
 def _batches(loader, limit: int | None, desc: str, progress: bool = True):
-    """The batches of ``loader``, at most ``limit`` of them, behind a progress bar if ``progress``."""
-    total = len(loader) if limit is None else min(limit, len(loader))
+    """The batches of ``loader`` (any iterable), at most ``limit`` of them, behind a progress bar if
+    ``progress``."""
+    size = len(loader) if hasattr(loader, "__len__") else None
+    total = limit if size is None else size if limit is None else min(limit, size)
     shown = tqdm(loader, total=total, desc=desc, leave=False, mininterval=1) if progress else loader
     for i, batch in enumerate(shown):
         if limit is not None and i >= limit:
