@@ -1,3 +1,4 @@
+import pandas as pd
 import pytest
 import torch
 
@@ -147,3 +148,15 @@ def test_encode_frame_is_encode_texts_and_the_labels_of_a_frame():
         text.encode_frame(df, tokenize, vocab, label_column="sentiment")
     with pytest.raises(TypeError, match="pandas DataFrame"):
         text.encode_frame(list(df.text), tokenize, vocab)
+
+
+def test_no_html_turns_imdb_line_breaks_into_spaces():
+    assert text.no_html(["great<br />film", "no tags"]) == ["great film", "no tags"]
+    assert text.no_html(pd.Series(["a<br /><br />b"])) == ["a  b"]
+
+
+def test_no_html_refuses_a_single_string_and_non_text():
+    with pytest.raises(TypeError, match="one str"):
+        text.no_html("a<br />b")
+    with pytest.raises(TypeError, match="text 1 is float"):
+        text.no_html(["fine", float("nan")])

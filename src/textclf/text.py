@@ -72,6 +72,18 @@ def characters(text: str) -> list[str]:
     return list(_check_text(text))
 
 
+def no_html(texts: Iterable[str]) -> list[str]:
+    """The texts with IMDb's ``<br />`` line breaks as spaces, for models that see raw text (TF-IDF)."""
+    if isinstance(texts, str):
+        raise TypeError("no_html takes a sequence of texts (a list or a column), got one str; wrap it in a list")
+    cleaned = []
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            raise TypeError(f"no_html: text {i} is {type(t).__name__}, not str: {t!r:.60}")
+        cleaned.append(t.replace("<br />", " "))
+    return cleaned
+
+
 TOKENIZERS: dict[str, Tokenizer] = {"basic_english": basic_english, "spacy": spacy_english, "chars": characters}
 
 
