@@ -82,7 +82,7 @@ def test_unknown_chapter_and_missing_run_fields_are_shown(monkeypatch, tmp_path)
     }))
     (tmp_path / "references.yaml").write_text(yaml.safe_dump([
         {"chapter": "08_clothing_ratings", "compare": "lstm.test_accuracy", "kind": "tutorial",
-         "what": "the tutorial's accuracy", "value": 0.59, "source": "seed_lstm_explained", "where": "last cell"},
+         "what": "the tutorial's accuracy", "value": 0.59, "source": "lstm_explained_notebook", "where": "last cell"},
         {"chapter": "09_future", "kind": "published", "what": "a paper's accuracy", "value": 0.7,
          "source": "zhang2015agnews", "where": "Table 4"},
     ]))
@@ -91,7 +91,7 @@ def test_unknown_chapter_and_missing_run_fields_are_shown(monkeypatch, tmp_path)
     assert "| `lstm.test_rmse` | 0.8123 |" in page and "| `epochs` | 10 |" in page
     assert "| lstm.test_accuracy (`lstm.test_accuracy`) | 0.612 |" in page  # generic headline
     assert "not recorded" in page  # threads, seed, commit, load average
-    assert "| the tutorial's accuracy (tutorial) | 0.59 | 0.612 | {cite}`seed_lstm_explained`: last cell |" in page
+    assert "| the tutorial's accuracy (tutorial) | 0.59 | 0.612 | {cite}`lstm_explained_notebook`: last cell |" in page
     assert "## Numbers waiting for their chapter's run" in page and "`09_future`" in page
     assert "{figure}" not in page  # no data set of the book's has numbers here
     assert "## Numbers waiting for their chapter's run" in page and "`09_future`" in page
@@ -124,11 +124,11 @@ def test_a_tutorial_number_sits_beside_the_metric_it_names(monkeypatch, tmp_path
         "metrics": {"lstm_25.test_accuracy": 0.7, "train_examples": 1000, "test_examples": 200}}))
     (tmp_path / "references.yaml").write_text(yaml.safe_dump([
         {"chapter": "07_ag_news_lstms", "compare": "lstm_25.test_accuracy", "kind": "tutorial",
-         "short": "Approach one", "what": "w", "value": 0.88, "source": "seed_lstm_agnews", "where": "w",
+         "short": "Approach one", "what": "w", "value": 0.88, "source": "solanki2022lstm", "where": "w",
          "trained_on": 120000}]))
     monkeypatch.setattr(results_page, "RESULTS", tmp_path)
     page = results_page.render()
-    assert ("| Approach one | tutorial | test | 120,000 texts | 88.00 % | {cite}`seed_lstm_agnews` |\n"
+    assert ("| Approach one | tutorial | test | 120,000 texts | 88.00 % | {cite}`solanki2022lstm` |\n"
             "| Approach one | rebuilt here | test, 200 texts | 1,000 texts | 70.00 % |") in page
     assert page.count("```{figure}") == 1
 
