@@ -180,6 +180,10 @@ ALLOWED: dict[str, dict[str, str]] = {
         "0.003": "the character BiLSTM's learning rate (hyper-parameter)",
         "0.2": "the character BiLSTM's dropout (hyper-parameter)",
     },
+    "10_pretraining": {
+        "3.6": "quoted: Zhang et al.'s largest training set (Amazon Review Polarity, 3,600,000 "
+               "reviews, their Table 1)",
+    },
     "11_your_own_data": {
         "256": "SHA-256, the name of the manifest's checksum",
         "1.05": "arithmetic: 86.69 - 85.64, the validation gap worked out in the prose",
