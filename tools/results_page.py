@@ -257,7 +257,7 @@ ROLES = {
 # measure: (name, which way is better)
 MEASURES = {"accuracy": ("Accuracy", "higher is better"), "rmse": ("RMSE in stars", "lower is better")}
 TRAIN_KEY, TEST_KEY = "train_examples", "test_examples"  # optional sizes in a results file
-IMDB = ("04_rnn_baseline_imdb", "05_contestants", "06_advanced_bilstm_glove")
+IMDB = ("04_rnn_baseline_imdb", "05_contestants", "06_advanced_bilstm_glove", "10_pretraining")
 AG, STARS, TWEETS = "07_ag_news_lstms", "08_star_ratings", "09_char_level_tweets"
 LINEAR = "TF-IDF + logistic regression"
 QUOTED_AND_OURS = ("Hatched bars are quoted from a tutorial or a paper; plain bars were measured in "
@@ -274,6 +274,10 @@ DATASETS = (
                 Tutorials("05_contestants", "lstm.test_accuracy", "This book's LSTM contestant", "sequence")),
                (Ours("best", "06_advanced_bilstm_glove", "best.test_accuracy",
                      "Bidirectional LSTM with GloVe", note="chosen on validation"),
+                Ours("sequence", "10_pretraining", "pretrained.test_accuracy",
+                     "LSTM fine-tuned from a language model (chapter 10)"),
+                Ours("sequence", "10_pretraining", "chosen.test_accuracy",
+                     "Average of that LSTM and TF-IDF (chapter 10)", note="chosen on validation"),
                 Ours("linear", "06_advanced_bilstm_glove", "tfidf_logreg.test_accuracy", LINEAR))),),
     ),
     DataSet(
