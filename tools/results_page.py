@@ -319,7 +319,7 @@ DATASETS = (
         (Panel("accuracy", (Tutorials(TWEETS),), tuple(
             Ours(role, TWEETS, f"{model}.{split}_split.test_accuracy", label, f"test, {split} split",
                  note="chosen on validation" if role == "best" else "")
-            for role, model, label in [("rebuild", "seed_model", "The tutorial's character LSTM"),
+            for role, model, label in [("rebuild", "tutorial_model", "The tutorial's character LSTM"),
                                        ("best", "char_lstm", "Character LSTM"),
                                        ("linear", "tfidf_char",
                                         "Character n-gram TF-IDF + logistic regression")]
