@@ -175,7 +175,6 @@ ALLOWED: dict[str, dict[str, str]] = {
         "0.69": "arithmetic: the printed 0.6924, rounded",
         "4400": "arithmetic: 275 x 16 in answer 1",
         "4478": "arithmetic: 4,400 + 76 + 2 in answer 1",
-        "0.3": "CharLSTM's dropout (hyper-parameter)",
         "0.002": "CharLSTM's learning rate (hyper-parameter)",
         "0.003": "the character BiLSTM's learning rate (hyper-parameter)",
         "0.2": "the character BiLSTM's dropout (hyper-parameter)",
