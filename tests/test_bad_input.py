@@ -274,7 +274,7 @@ def test_fit_with_only_nan_validation_losses_says_training_diverged(patience, ep
 
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
-def test_rating_fit_with_only_nan_losses_says_training_diverged():
+def test_training_fit_with_the_rating_loss_and_only_nan_losses_says_training_diverged():
     from textclf import ratings
 
     class NanRegressor(nn.Module):
@@ -288,8 +288,9 @@ def test_rating_fit_with_only_nan_losses_says_training_diverged():
     data_ = text.data_loader(text.EncodedDataset([torch.tensor([2])] * 4, [0, 4, 0, 4]), 2)
     model = NanRegressor()
     with pytest.raises(FloatingPointError, match="training diverged"):
-        ratings.fit(model, data_, data_, torch.optim.SGD(model.parameters(), 0.1), CPU, epochs=2,
-                    head="regression", patience=1, verbose=False)
+        training.fit(model, data_, data_, torch.optim.SGD(model.parameters(), 0.1), ratings.RatingLoss("regression"),
+                     CPU, epochs=2, patience=1, verbose=False, validate=ratings.validator("regression"),
+                     progress=False)
 
 
 def test_predict_refuses_an_empty_loader():
@@ -617,13 +618,14 @@ def test_one_integer_check_serves_every_module():
             call()
 
 
-def test_ratings_fit_names_bad_epochs_and_patience():
+def test_training_fit_with_the_rating_loss_names_bad_epochs_and_patience():
     model = nn.Linear(1, 5)
     optimizer = torch.optim.SGD(model.parameters(), 0.1)
+    rating = {"validate": ratings.validator("classes"), "progress": False}
     with pytest.raises(TypeError, match="epochs must be an int, got float"):
-        ratings.fit(model, [], [], optimizer, CPU, 2.0, "classes")
+        training.fit(model, [], [], optimizer, ratings.RatingLoss("classes"), CPU, 2.0, **rating)
     with pytest.raises(ValueError, match="patience must be at least 1"):
-        ratings.fit(model, [], [], optimizer, CPU, 2, "classes", patience=0)
+        training.fit(model, [], [], optimizer, ratings.RatingLoss("classes"), CPU, 2, patience=0, **rating)
 
 
 OUTPUT, LENGTHS = torch.zeros(2, 5, 3), torch.tensor([5, 3])

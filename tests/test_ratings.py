@@ -1,11 +1,12 @@
-"""Star ratings: decoding, scores, the batch-averaged RMSE and a rating model's training loop."""
+"""Star ratings: decoding, scores, the batch-averaged RMSE and training a rating model (training.fit
+with ratings.RatingLoss and ratings.validator, as chapter 8 does)."""
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from textclf import ratings, text
+from textclf import ratings, text, training
 
 
 def test_expected_rating_is_the_mean_star_and_checks_its_input():
@@ -69,13 +70,14 @@ def _loader():
 
 
 @pytest.mark.parametrize("head, outputs", [("classes", 5), ("regression", 1)])
-def test_fit_learns_a_separable_toy_task_and_restores_the_best_epoch(head, outputs, monkeypatch):
+def test_training_fit_with_the_rating_loss_learns_a_separable_toy_task_and_restores_the_best_epoch(
+        head, outputs, monkeypatch):
     monkeypatch.delenv("TEXTCLF_QUICK", raising=False)
     torch.manual_seed(0)
     model = _BagOfWords(4, outputs)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
-    history = ratings.fit(model, _loader(), _loader(), optimizer, torch.device("cpu"), epochs=30,
-                          head=head, verbose=False)
+    history = training.fit(model, _loader(), _loader(), optimizer, ratings.RatingLoss(head), torch.device("cpu"),
+                           epochs=30, verbose=False, validate=ratings.validator(head), progress=False)
     assert history.best["valid_loss"] == min(history.column("valid_loss"))
     true, argmax, expected, probabilities = ratings.predict(model, _loader(), torch.device("cpu"), head)
     assert (argmax == true).all() and set(true) == {1, 5}
@@ -94,7 +96,8 @@ def test_epochs_to_run_is_capped_only_in_quick_mode(monkeypatch):
 
 def _fit_before_training_fit(model, train_loader, valid_loader, optimizer, device, epochs, head, patience=None,
                              clip_norm=None, verbose=True):
-    """ratings.fit as it was before it became a wrapper of training.fit (kept for the comparison)."""
+    """ratings.fit as it was before it became a wrapper of training.fit (that wrapper has since been
+    removed): kept to check that training.fit, called as chapter 8 calls it, still does the same."""
     import time
 
     from textclf import settings, training
@@ -163,15 +166,23 @@ def _noisy_loader(seed):
     return text.data_loader(text.EncodedDataset(ids, labels), batch_size=8, bucket=True, seed=seed)
 
 
+def _fit_as_chapter_8(model, train_loader, valid_loader, optimizer, device, epochs, head, patience=None,
+                      clip_norm=None):
+    """training.fit with the rating loss and validation, the arguments as chapter 8 passes them."""
+    return training.fit(model, train_loader, valid_loader, optimizer, ratings.RatingLoss(head), device, epochs,
+                        clip_norm=clip_norm, patience=patience, validate=ratings.validator(head), progress=False)
+
+
 @pytest.mark.parametrize("quick", [False, True])
 @pytest.mark.parametrize("head, outputs", [("classes", 5), ("regression", 1)])
-def test_fit_prints_and_returns_what_it_did_before_it_used_training_fit(head, outputs, quick, monkeypatch, capsys):
+def test_training_fit_with_the_rating_loss_prints_and_returns_what_the_old_rating_loop_did(
+        head, outputs, quick, monkeypatch, capsys):
     if quick:
         monkeypatch.setenv("TEXTCLF_QUICK", "1")
     else:
         monkeypatch.delenv("TEXTCLF_QUICK", raising=False)
     runs = []
-    for fit in (_fit_before_training_fit, ratings.fit):
+    for fit in (_fit_before_training_fit, _fit_as_chapter_8):
         torch.manual_seed(0)
         model = _DropoutBag(outputs)
         optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
@@ -189,8 +200,6 @@ def test_fit_prints_and_returns_what_it_did_before_it_used_training_fit(head, ou
 
 
 def test_rating_loss_trains_with_training_fit_and_counts_no_training_accuracy(monkeypatch):
-    from textclf import training
-
     monkeypatch.delenv("TEXTCLF_QUICK", raising=False)
     loss = ratings.RatingLoss("regression")
     outputs, labels = torch.tensor([5.0, 1.0]), torch.tensor([4, 0])

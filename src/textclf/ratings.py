@@ -3,7 +3,8 @@
 A rating model has one of two heads. ``"classes"``: five logits, trained with cross-entropy; its
 class probabilities give both the most likely star (arg-max) and the expected rating (their
 mean). ``"regression"``: one number, the rating itself, trained with mean squared error. Labels in
-the loaders are the dataset's ``0..4``; stars are ``label + 1``.
+the loaders are the dataset's ``0..4``; stars are ``label + 1``. To train a rating model, call
+:func:`training.fit` with :class:`RatingLoss` and ``validate=validator(head)``.
 """
 
 from __future__ import annotations
@@ -140,8 +141,9 @@ class RatingLoss(nn.Module):
 
 
 def validator(head: str) -> training.Validator:
-    """The validation :func:`fit` runs after each epoch: the loss trained (cross-entropy or squared
-    error), the accuracy of the arg-max (nearest) star and the RMSE of the expected (predicted) rating."""
+    """The validation for :func:`training.fit` to run after each epoch: the loss trained (cross-entropy
+    or squared error), the accuracy of the arg-max (nearest) star and the RMSE of the expected
+    (predicted) rating. "Best" is then the lowest of that validation loss."""
     _check_head(head)
 
     def validate(model: nn.Module, loader, device: torch.device, max_batches: int | None) -> dict:
@@ -156,30 +158,6 @@ def validator(head: str) -> training.Validator:
                 "rmse": float(np.sqrt(np.mean(squared_errors)))}
 
     return validate
-
-
-def fit(
-    model: nn.Module,
-    train_loader,
-    valid_loader,
-    optimizer: torch.optim.Optimizer,
-    device: torch.device,
-    epochs: int,
-    head: str,
-    patience: int | None = None,
-    clip_norm: float | None = None,
-    verbose: bool = True,
-) -> training.History:
-    """Train a rating model; after each epoch score it on validation; restore the best epoch.
-
-    :func:`training.fit` with :class:`RatingLoss` and :func:`validator`: "best" is the lowest
-    validation loss (the quantity trained); each epoch records ``valid_accuracy`` (arg-max star)
-    and ``valid_rmse`` (expected rating). Quick mode caps epochs and batches as there.
-    """
-    loss_fn = RatingLoss(head)
-    return training.fit(model, train_loader, valid_loader, optimizer, loss_fn, device, epochs,
-                        clip_norm=clip_norm, patience=patience, verbose=verbose,
-                        validate=validator(head), progress=False)
 
 
 def epochs_to_run(epochs: int) -> int:
