@@ -97,8 +97,6 @@ ALLOWED: dict[str, dict[str, str]] = {
         "0.25": "the sigmoid's largest slope; the squash table prints it as 0.2500",
         "0.3": "an example gate value (lets 30 % through)",
         "199": "arithmetic: 200 steps have 199 steps between them",
-        "25000": "the lecture's vocabulary: the printed 25,002 less <unk> and <pad>",
-        "0.95": "sigmoid(3): the forget gates of exercise 2's check (bias 3)",
     },
     "03_from_text_to_tensors": {
         "400000": "the size of GloVe 6B's vocabulary, a property of the published vectors",
