@@ -81,7 +81,8 @@ def test_chapter_saved_full_run_results_and_ends_with_exercises(path):
 
 # --- Every number the prose states is printed, recorded or quoted ------------------------------
 # A decimal (0.712, 84.79) or an integer of three or more digits (128, 25,000) in a chapter's
-# markdown must appear in the chapter's outputs, its results file or results/references.yaml.
+# markdown must appear in the chapter's outputs, its results file or an entry of
+# results/references.yaml filed under the chapter or citing a source the chapter cites.
 # What the prose names that no cell prints (a hyper-parameter, a sum it works out) goes on the
 # chapter's allowlist below with the reason, keyed by the digits without thousands separators; so
 # does a tutorial's number the prose quotes that references.yaml does not hold ("quoted: ...").
@@ -97,6 +98,8 @@ ALLOWED: dict[str, dict[str, str]] = {
         "0.25": "the sigmoid's largest slope; the squash table prints it as 0.2500",
         "0.3": "an example gate value (lets 30 % through)",
         "199": "arithmetic: 200 steps have 199 steps between them",
+        "25000": "the lecture's vocabulary: the printed 25,002 less <unk> and <pad>",
+        "0.95": "sigmoid(3): the forget gates of exercise 2's check (bias 3)",
     },
     "03_from_text_to_tensors": {
         "400000": "the size of GloVe 6B's vocabulary, a property of the published vectors",
@@ -279,9 +282,21 @@ def output_text(cell: dict) -> str:
     return "\n".join(parts)
 
 
+CITE = re.compile(r"\{cite(?::\w+)?\}`([^`]+)`")
+
+
+def references_for(stem: str, cells: list[dict]) -> list[dict]:
+    """The entries of results/references.yaml a chapter may quote: those filed under it, and
+    those whose source its markdown cites (a published number is quoted beside its citation)."""
+    cited = {key.strip() for cell in cells if cell["cell_type"] == "markdown"
+             for keys in CITE.findall("".join(cell["source"])) for key in keys.split(",")}
+    entries = yaml.safe_load((ROOT / "results" / "references.yaml").read_text())
+    return [e for e in entries if e["chapter"] == stem or e["source"] in cited]
+
+
 def missing_numbers(path: Path) -> dict[str, list[str]]:
     """The numbers a chapter's markdown states that none of its outputs, its results file and
-    results/references.yaml show, each with where it stands ("cell N: sentence"). No allowlist.
+    its entries of results/references.yaml (`references_for`) show, each with where it stands ("cell N: sentence"). No allowlist.
 
     Outputs count exactly as printed (after removing thousands separators); code sources do not
     count, so a number only a code cell writes needs an ALLOWED entry.
@@ -292,8 +307,7 @@ def missing_numbers(path: Path) -> dict[str, list[str]]:
     results = ROOT / "results" / f"{path.stem}.json"
     if results.is_file():
         shown |= recorded_numbers(json.loads(results.read_text()))
-    references = (ROOT / "results" / "references.yaml").read_text()
-    shown |= numbers_in(references) | recorded_numbers(yaml.safe_load(references))
+    shown |= recorded_numbers(references_for(path.stem, cells))
     missing: dict[str, list[str]] = {}
     for index, cell in enumerate(cells):
         if cell["cell_type"] == "markdown":
@@ -311,7 +325,8 @@ def missing_numbers(path: Path) -> dict[str, list[str]]:
 def test_every_number_in_the_prose_is_printed_recorded_or_allowed(path):
     """A number in the prose (decimal, or integer of 3+ digits) appears in the chapter's outputs,
     its results/<stem>.json (as stored, rounded to 0-4 decimals, or a fraction as a percentage with
-    1-2 decimals), or results/references.yaml (its text, and its values rendered the same way), or
+    1-2 decimals), or the chapter's entries of results/references.yaml (`references_for`: their text,
+    and their values rendered the same way), or
     is on ALLOWED with a reason. Exact digit strings otherwise:
     an output's 0.8479 does not cover the prose's 84.79 (the results file may). Numbers in math,
     inline code, code blocks, URLs and citation years are not checked; see `claimed_numbers`."""
