@@ -306,9 +306,29 @@ def _settle(page, timeout_ms: int = 5000) -> None:
     page.evaluate(frames)  # the final frame is painted
 
 
+TOOLTIP_DUE_JS = """() => !document.querySelector('.tooltip.show') && Array.from(
+  document.querySelectorAll('[data-bs-toggle="tooltip"]')).some(t => t.matches(':focus, :hover'))"""
+
+
+def _tooltips_at_rest(page, timeout_ms: int = 1500) -> None:
+    """The theme shows a button's tooltip 500 ms after the button is focused or hovered (as a
+    sidebar toggle is once tapped) and removes one 100 ms after: wait for both, so axe sees a
+    tooltip as the reader does, not half faded in (which it reports as low contrast)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        if page.evaluate(TOOLTIP_DUE_JS):
+            page.wait_for_selector(".tooltip.show", state="attached", timeout=timeout_ms)
+        page.wait_for_function("() => !document.querySelector('.tooltip:not(.show)')",
+                               timeout=timeout_ms)
+    except PlaywrightTimeout:  # a tooltip that never comes or never goes: measure as it is
+        pass
+
+
 def _axe(page) -> list[dict]:
     from axe_playwright_python.sync_playwright import Axe
 
+    _tooltips_at_rest(page)
     _settle(page)
     results = Axe().run(page)
     violations = results.response.get("violations", [])
