@@ -317,6 +317,49 @@ def test_best_thread_count_times_copies_and_leaves_everything_as_it_was(capsys):
         training.thread_timings(model, batches, "adam", nn.CrossEntropyLoss())
 
 
+@pytest.mark.parametrize("timings, expected", [
+    ({1: 2.0e-3, 2: 1.9e-3}, 1),   # 5 % is not a clear gain: a near tie goes to fewer threads
+    ({1: 2.0e-3, 2: 1.8e-3}, 2),   # 10 % is
+    ({1: 1.0e-3, 2: 1.5e-3}, 1),
+    ({1: 4.0, 2: 2.0, 4: 1.95}, 2),
+])
+def test_best_thread_count_needs_a_clear_gain_for_more_threads(monkeypatch, capsys, timings, expected):
+    monkeypatch.setattr(training, "thread_timings", lambda *args, **kwargs: timings)
+    assert training.best_thread_count(None, [], None, None, candidates=tuple(timings)) == expected
+    assert f"-> {expected} thread" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="min_gain"):
+        training.best_thread_count(None, [], None, None, min_gain=1.5)
+
+
+def _history(accuracy: float, loss: float, seconds: list[float]) -> training.History:
+    rows = [{"epoch": e, "valid_accuracy": accuracy, "valid_loss": loss + e, "seconds": s}
+            for e, s in enumerate(seconds, start=1)]
+    return training.History(rows, best_epoch=1)
+
+
+def test_precision_summary_names_the_precision_in_every_key():
+    summary = training.precision_summary({"bf16": _history(0.88, 0.30, [100.0, 130.0, 110.0]),
+                                          "fp32": _history(0.87, 0.31, [150.0, 140.0])})
+    assert summary == pytest.approx({
+        "precision.bf16_valid_accuracy": 0.88, "precision.bf16_valid_loss": 1.30,
+        "precision.bf16_seconds_per_epoch": 110.0, "precision.fp32_valid_accuracy": 0.87,
+        "precision.fp32_valid_loss": 1.31, "precision.fp32_seconds_per_epoch": 145.0,
+        "precision.bf16_speedup": 145.0 / 110.0})
+    alone = training.precision_summary({"fp32": _history(0.87, 0.31, [150.0])})
+    assert "precision.bf16_speedup" not in alone and len(alone) == 3
+
+
+@pytest.mark.parametrize("bad, error, match", [
+    ({}, TypeError, "dict of precision"),
+    ({"fp16": None}, ValueError, r"'fp32' or 'bf16', got \['fp16'\]"),
+    ({"bf16": {"seconds": 1}}, TypeError, "bf16 must be a History"),
+    ({"fp32": training.History()}, ValueError, "fp32 History holds no epochs"),
+])
+def test_precision_summary_rejects_what_it_cannot_compare(bad, error, match):
+    with pytest.raises(error, match=match):
+        training.precision_summary(bad)
+
+
 def test_history_best_is_the_restored_row():
     rows = [{"epoch": e, "valid_loss": v} for e, v in enumerate([0.5, 0.3, 0.4], start=1)]
     history = training.History(rows, best_epoch=2)

@@ -299,15 +299,48 @@ def thread_timings(model: nn.Module, batches: Sequence, optimizer_factory: Calla
 
 
 def best_thread_count(model: nn.Module, batches: Sequence, optimizer_factory: Callable, loss_fn: nn.Module,
-                      candidates: Sequence[int] = (1, 2), warmup: int = 1, verbose: bool = True) -> int:
-    """The thread count of ``candidates`` with the fastest training step (see :func:`thread_timings`);
-    prints the timings if ``verbose``. Use it with ``with training.using_threads(count): ...``."""
+                      candidates: Sequence[int] = (1, 2), warmup: int = 1, verbose: bool = True,
+                      min_gain: float = 0.05) -> int:
+    """The thread count of ``candidates`` with the fastest training step (see :func:`thread_timings`),
+    where more threads must save at least ``min_gain`` of the step (5 %) over fewer: a near tie
+    goes to fewer threads, so timing noise does not flip the choice between runs. Prints the
+    timings if ``verbose``. Use it with ``with training.using_threads(count): ...``."""
+    if not isinstance(min_gain, numbers.Real) or not 0 <= min_gain < 1:
+        raise ValueError(f"min_gain must be a share of a step in [0, 1), got {min_gain!r:.40}")
     timings = thread_timings(model, batches, optimizer_factory, loss_fn, candidates, warmup)
-    best = min(timings, key=timings.get)
+    best = min(timings)
+    for count in sorted(timings):
+        if timings[count] < (1 - min_gain) * timings[best]:
+            best = count
     if verbose:
         print(" | ".join(f"{n} thread{'s' * (n > 1)}: {t * 1000:.1f} ms per step" for n, t in timings.items())
               + f" -> {best} thread{'s' * (best > 1)}")
     return best
+
+
+def precision_summary(histories: dict[str, History]) -> dict[str, float]:
+    """Results keys comparing one model trained from the same start in each number format
+    (``{"bf16": history, "fp32": history}``): each run's kept epoch (validation accuracy and loss),
+    its median seconds per epoch and, when both ran, bf16's speed-up (fp32 seconds / bf16)."""
+    if not isinstance(histories, dict) or not histories:
+        raise TypeError(f"precision_summary takes a dict of precision -> History, got {histories!r:.60}")
+    unknown = set(histories) - {"fp32", "bf16"}
+    if unknown:
+        raise ValueError(f"precision_summary: keys must be 'fp32' or 'bf16', got {sorted(unknown)}")
+    summary = {}
+    for name, history in histories.items():
+        if not isinstance(history, History):
+            raise TypeError(f"precision_summary: {name} must be a History from fit, got {type(history).__name__}")
+        seconds = history.column("seconds")
+        if not seconds:
+            raise ValueError(f"precision_summary: the {name} History holds no epochs")
+        summary[f"precision.{name}_valid_accuracy"] = history.best["valid_accuracy"]
+        summary[f"precision.{name}_valid_loss"] = history.best["valid_loss"]
+        summary[f"precision.{name}_seconds_per_epoch"] = float(np.median(seconds))
+    if len(histories) == 2:
+        summary["precision.bf16_speedup"] = (summary["precision.fp32_seconds_per_epoch"]
+                                             / summary["precision.bf16_seconds_per_epoch"])
+    return summary
 
 
 @dataclass
