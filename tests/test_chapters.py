@@ -174,6 +174,8 @@ ALLOWED: dict[str, dict[str, str]] = {
         "0.02": "arithmetic: 0.6479 - 0.6312, rounded",
         "0.01": "arithmetic: 0.6924 - 0.6856 is under 0.01",
         "0.69": "arithmetic: the printed 0.6924, rounded",
+        "275": "arithmetic: the tutorial's printed 274 entries + 1 padding row, its "
+               "embedding's rows (nn.Embedding(vocab_size + 1, ...))",
         "4400": "arithmetic: 275 x 16 in answer 1",
         "4478": "arithmetic: 4,400 + 76 + 2 in answer 1",
         "0.002": "CharLSTM's learning rate (hyper-parameter)",
