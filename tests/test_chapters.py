@@ -298,7 +298,8 @@ def references_for(stem: str, cells: list[dict]) -> list[dict]:
 
 def missing_numbers(path: Path) -> dict[str, list[str]]:
     """The numbers a chapter's markdown states that none of its outputs, its results file and
-    its entries of results/references.yaml (`references_for`) show, each with where it stands ("cell N: sentence"). No allowlist.
+    its entries of results/references.yaml (`references_for`) show, each with where it stands
+    ("cell N: sentence"). No allowlist.
 
     Outputs count exactly as printed (after removing thousands separators); code sources do not
     count, so a number only a code cell writes needs an ALLOWED entry.

@@ -76,8 +76,8 @@ def test_training_fit_with_the_rating_loss_learns_a_separable_toy_task_and_resto
     torch.manual_seed(0)
     model = _BagOfWords(4, outputs)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
-    history = training.fit(model, _loader(), _loader(), optimizer, ratings.RatingLoss(head), torch.device("cpu"),
-                           epochs=30, verbose=False, validate=ratings.validator(head), progress=False)
+    history = _fit_as_chapter_8(model, _loader(), _loader(), optimizer, torch.device("cpu"), 30, head,
+                                verbose=False)
     assert history.best["valid_loss"] == min(history.column("valid_loss"))
     true, argmax, expected, probabilities = ratings.predict(model, _loader(), torch.device("cpu"), head)
     assert (argmax == true).all() and set(true) == {1, 5}
@@ -167,10 +167,11 @@ def _noisy_loader(seed):
 
 
 def _fit_as_chapter_8(model, train_loader, valid_loader, optimizer, device, epochs, head, patience=None,
-                      clip_norm=None):
+                      clip_norm=None, verbose=True):
     """training.fit with the rating loss and validation, the arguments as chapter 8 passes them."""
     return training.fit(model, train_loader, valid_loader, optimizer, ratings.RatingLoss(head), device, epochs,
-                        clip_norm=clip_norm, patience=patience, validate=ratings.validator(head), progress=False)
+                        clip_norm=clip_norm, patience=patience, verbose=verbose,
+                        validate=ratings.validator(head), progress=False)
 
 
 @pytest.mark.parametrize("quick", [False, True])
