@@ -200,6 +200,26 @@ def test_transfer_encoder_names_the_mismatched_sizes():
         lm_.transfer_encoder(lm, torch.nn.Linear(2, 2))
 
 
+def test_a_model_for_a_classifier_has_its_sizes_and_embedding_and_fits_it():
+    torch.manual_seed(0)
+    source = classifier(num_layers=2, embeddings=torch.randn(10, 8), pad_idx=1)
+    torch.manual_seed(0)
+    lm = lm_.LSTMLanguageModel.for_classifier(source, cutoffs=(4,), dropout=0.25)
+    torch.manual_seed(0)
+    direct = lm_.LSTMLanguageModel(10, 8, 16, 2, 0.25, (4,), embeddings=source.embedding.weight, pad_idx=1)
+    for (name, weight), (_, expected) in zip(lm.state_dict().items(), direct.state_dict().items()):
+        assert torch.equal(weight, expected), name             # same sizes, same seed: same numbers
+    assert torch.equal(lm.embedding.weight, source.embedding.weight)
+    assert lm.embedding.weight.data_ptr() != source.embedding.weight.data_ptr()   # a copy
+    assert lm.embedding.padding_idx == 1 and lm.adaptive and lm.dropout.p == 0.25
+    lm_.transfer_encoder(lm, classifier(num_layers=2))                      # fits: no error
+    assert not lm_.LSTMLanguageModel.for_classifier(source, cutoffs=None).adaptive
+    with pytest.raises(ValueError, match="cell='lstm' and bidirectional=False"):
+        lm_.LSTMLanguageModel.for_classifier(classifier(bidirectional=True))
+    with pytest.raises(TypeError, match="classifier must be a textclf.models.RecurrentClassifier"):
+        lm_.LSTMLanguageModel.for_classifier(torch.nn.LSTM(8, 16))
+
+
 def test_parameter_groups_give_each_part_its_rate_and_freeze_stops_training():
     model = classifier(pooling="last+max")
     groups = lm_.parameter_groups(model, {"embedding": 1e-4, "recurrent": 3e-4, "head": 1e-3})

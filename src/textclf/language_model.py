@@ -146,6 +146,16 @@ class LSTMLanguageModel(nn.Module):
         else:
             self.decoder = nn.AdaptiveLogSoftmaxWithLoss(hidden_dim, vocab_size, cutoffs, div_value=div_value)
 
+    @classmethod
+    def for_classifier(cls, classifier: RecurrentClassifier, cutoffs: Sequence[int] | None = (2000, 10000),
+                       dropout: float = 0.0) -> LSTMLanguageModel:
+        """A language model with ``classifier``'s vocabulary, embedding (its current weights, e.g. GloVe),
+        hidden size, layers and padding index: one :func:`transfer_encoder` can start that classifier from."""
+        rnn = _one_direction_lstm(classifier)
+        embedding = classifier.embedding
+        return cls(embedding.num_embeddings, embedding.embedding_dim, rnn.hidden_size, rnn.num_layers, dropout,
+                   cutoffs, embeddings=embedding.weight, pad_idx=embedding.padding_idx)
+
     @property
     def adaptive(self) -> bool:
         """True if the output layer is the adaptive softmax, False for the full one."""
@@ -324,16 +334,22 @@ def generate(model: LSTMLanguageModel, prompt_ids: Sequence[int], n_tokens: int,
     return new_ids
 
 
-def transfer_encoder(lm: LSTMLanguageModel, classifier: RecurrentClassifier) -> RecurrentClassifier:
-    """Copy the language model's embedding and LSTM weights into ``classifier`` (a one-direction
-    ``RecurrentClassifier`` with ``cell="lstm"`` of the same sizes); its head is left as it is."""
-    _check_model(lm, "transfer_encoder")
+def _one_direction_lstm(classifier: object) -> nn.LSTM:
+    """The LSTM of a one-direction LSTM ``RecurrentClassifier``, or an error saying what is accepted."""
     if not isinstance(classifier, RecurrentClassifier):
         raise TypeError(f"classifier must be a textclf.models.RecurrentClassifier, got {type(classifier).__name__}")
     rnn = classifier.rnn
     if not isinstance(rnn, nn.LSTM) or rnn.bidirectional:
         raise ValueError("classifier must be a RecurrentClassifier built with cell='lstm' and bidirectional=False, "
                          f"got {type(rnn).__name__}(bidirectional={rnn.bidirectional})")
+    return rnn
+
+
+def transfer_encoder(lm: LSTMLanguageModel, classifier: RecurrentClassifier) -> RecurrentClassifier:
+    """Copy the language model's embedding and LSTM weights into ``classifier`` (a one-direction
+    ``RecurrentClassifier`` with ``cell="lstm"`` of the same sizes); its head is left as it is."""
+    _check_model(lm, "transfer_encoder")
+    rnn = _one_direction_lstm(classifier)
     sizes = {"vocab_size": (lm.embedding.num_embeddings, classifier.embedding.num_embeddings),
              "embed_dim": (lm.embedding.embedding_dim, classifier.embedding.embedding_dim),
              "hidden_dim": (lm.lstm.hidden_size, rnn.hidden_size),
