@@ -16,7 +16,7 @@ import os
 import platform
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -298,6 +298,28 @@ def thread_timings(model: nn.Module, batches: Sequence, optimizer_factory: Calla
     return timings
 
 
+def _check_min_gain(min_gain: object) -> None:
+    if isinstance(min_gain, bool) or not isinstance(min_gain, numbers.Real) or not 0 <= min_gain < 1:
+        raise ValueError(f"min_gain must be a share of a step in [0, 1), got {min_gain!r:.40}")
+
+
+def choose_thread_count(timings: Mapping[int, float], min_gain: float = 0.05) -> int:
+    """The thread count to train with, from ``{threads: seconds per step}`` (:func:`thread_timings`):
+    more threads only where they save at least ``min_gain`` of the step over the count chosen so far."""
+    _check_min_gain(min_gain)
+    if not isinstance(timings, Mapping) or not timings:
+        raise ValueError(f"timings must be a non-empty dict {{threads: seconds per step}}, got {timings!r:.60}")
+    for count, seconds in timings.items():
+        check_int(count, "timings' thread count", 1)
+        if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or not seconds > 0:
+            raise ValueError(f"timings[{count}] must be a positive number of seconds, got {seconds!r:.40}")
+    best = min(timings)
+    for count in sorted(timings):
+        if timings[count] < (1 - min_gain) * timings[best]:
+            best = count
+    return best
+
+
 def best_thread_count(model: nn.Module, batches: Sequence, optimizer_factory: Callable, loss_fn: nn.Module,
                       candidates: Sequence[int] = (1, 2), warmup: int = 1, verbose: bool = True,
                       min_gain: float = 0.05) -> int:
@@ -305,13 +327,9 @@ def best_thread_count(model: nn.Module, batches: Sequence, optimizer_factory: Ca
     where more threads must save at least ``min_gain`` of the step (5 %) over fewer: a near tie
     goes to fewer threads, so timing noise does not flip the choice between runs. Prints the
     timings if ``verbose``. Use it with ``with training.using_threads(count): ...``."""
-    if not isinstance(min_gain, numbers.Real) or not 0 <= min_gain < 1:
-        raise ValueError(f"min_gain must be a share of a step in [0, 1), got {min_gain!r:.40}")
+    _check_min_gain(min_gain)
     timings = thread_timings(model, batches, optimizer_factory, loss_fn, candidates, warmup)
-    best = min(timings)
-    for count in sorted(timings):
-        if timings[count] < (1 - min_gain) * timings[best]:
-            best = count
+    best = choose_thread_count(timings, min_gain)
     if verbose:
         print(" | ".join(f"{n} thread{'s' * (n > 1)}: {t * 1000:.1f} ms per step" for n, t in timings.items())
               + f" -> {best} thread{'s' * (best > 1)}")
