@@ -130,6 +130,7 @@ ALLOWED: dict[str, dict[str, str]] = {
         "0.01": "quoted: the battlefield notebook's SGD learning rate (its default)",
         "94.00": "quoted: the battlefield notebook's last training accuracy of model 1(b), 0.9400",
         "12500250": "arithmetic in exercise 1's answer: (500 x 100) x 250 + 250",
+        "12.5": "arithmetic: the 12,500,250 weights above, in millions",
         "251": "arithmetic in exercise 1's answer: 250 + 1",
         "20200": "arithmetic in exercise 2's answer: 100 x 100 + 100 x 100 + 2 x 100",
         "80800": "arithmetic in exercise 2's answer: 4 x 20,200",
