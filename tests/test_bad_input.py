@@ -244,7 +244,7 @@ def test_float_or_nan_labels_reaching_fit_are_refused():
     ({"epochs": 2.5}, TypeError, "epochs must be an int"),
     ({"patience": 0}, ValueError, "patience must be at least 1"),
     ({"patience": 1.5}, TypeError, "patience must be an int or None"),
-    ({"clip_norm": -1.0}, ValueError, "clip_norm must be None or a positive finite number"),
+    ({"clip_norm": -1.0}, ValueError, "clip_norm must be None or a finite number > 0"),
     ({"clip_norm": float("nan")}, ValueError, "clip_norm"),
 ])
 def test_fit_names_a_bad_argument(kwargs, error, message):
@@ -579,9 +579,9 @@ def test_explanation_html_refuses_label_names_given_as_one_string():
 
 def test_embedding_matrix_names_bad_options(vocab):
     glove = vectors.WordVectors(["the"], np.ones((1, 2), dtype=np.float32))
-    with pytest.raises(TypeError, match="unknown_std must be None or a number"):
+    with pytest.raises(TypeError, match="unknown_std must be None or a finite number >= 0, got str"):
         vectors.embedding_matrix(vocab, glove, unknown_std="1")
-    with pytest.raises(ValueError, match="unknown_std must be None or a number >= 0"):
+    with pytest.raises(ValueError, match="unknown_std must be None or a finite number >= 0"):
         vectors.embedding_matrix(vocab, glove, unknown_std=float("inf"))
     with pytest.raises(TypeError, match="lowercase_fallback must be True or False"):
         vectors.embedding_matrix(vocab, glove, lowercase_fallback="no")
@@ -613,6 +613,38 @@ def test_one_integer_check_serves_every_module():
         (lambda: data.stratified_subset(pd.DataFrame({"label": [0]}), 0), ValueError, "rows must be at least 1"),
         (lambda: files.RemoteFile("a/b.csv", "md5:" + "0" * 32, size=0), ValueError, "RemoteFile a/b.csv: size must be at least 1"),
         (lambda: files.RemoteFile("a/b.csv", "md5:" + "0" * 32, size=2.0), TypeError, "RemoteFile a/b.csv: size must be an int or None"),
+    ]:
+        with pytest.raises(error, match=message):
+            call()
+
+
+
+def test_one_range_check_serves_every_module():
+    """checks.check_real: a TypeError for a non-number, a ValueError outside the range, NaN or infinity."""
+    from textclf import baselines, classifier, ensemble, language_model
+
+    assert checks.check_real(np.float32(0.5), "w", 0, 1) == 0.5 and type(checks.check_real(1, "w", 0, 1)) is float
+    assert checks.check_real(None, "clip", 0, allow_none=True) is None
+    assert checks.check_real(0, "w", 0, 1) == 0.0 and checks.check_real(1, "w", 0, 1) == 1.0  # closed ends
+    for call, error, message in [
+        (lambda: checks.check_real(0, "lr", 0, low_open=True), ValueError, r"lr must be a finite number > 0, got 0"),
+        (lambda: checks.check_real(float("inf"), "lr", 0), ValueError, r"lr must be a finite number >= 0, got inf"),
+        (lambda: checks.check_real(float("nan"), "d", 0, 1), ValueError, r"d must be a number in \[0, 1\], got nan"),
+        (lambda: checks.check_real(1, "d", 0, 1, high_open=True), ValueError, r"d must be a number in \[0, 1\), got 1"),
+        (lambda: checks.check_real(np.bool_(True), "w", 0, 1), TypeError, "w must be a number in .* got bool: "),
+        (lambda: checks.check_real(None, "c", 0, allow_none=True, meaning="!") or checks.check_real("2", "c", 0),
+         TypeError, "c must be a finite number >= 0, got str"),
+        (lambda: training.choose_thread_count({1: 1.0}, min_gain=1), ValueError,
+         r"min_gain must be a number in \[0, 1\) \(a share of a step\), got 1"),
+        (lambda: training.choose_thread_count({1: 0.0}), ValueError, r"timings\[1\] must be a finite number > 0"),
+        (lambda: ensemble.blend([[1.0, 0.0]], [[0.0, 1.0]], 1.5), ValueError, r"weight must be a number in \[0, 1\]"),
+        (lambda: language_model.LSTMLanguageModel(10, 4, 4, dropout=1.0), ValueError, "dropout must be a number in"),
+        (lambda: classifier.validation_split([0, 1] * 5, 0.6), ValueError, r"valid_fraction must be a number in \(0, 0.5\]"),
+        (lambda: classifier.TextClassifier(lr=0).fit(["a b", "c d"], [0, 1]), ValueError, "lr must be a finite number > 0"),
+        (lambda: baselines.tuned_tfidf_logistic(["a"], [0], ["a"], [0], Cs=(1.0, -1.0)), ValueError, "every C must be a finite number > 0"),
+        (lambda: data.split_frame(pd.DataFrame({"label": [0, 1]}), 1.0), ValueError, r"second_fraction must be a number in \(0, 1\)"),
+        (lambda: training.fit(nn.Linear(1, 1), [], [], torch.optim.SGD(nn.Linear(1, 1).parameters(), 0.1), nn.MSELoss(),
+                              CPU, 1, clip_norm=True), TypeError, "clip_norm must be None or a finite number > 0"),
     ]:
         with pytest.raises(error, match=message):
             call()

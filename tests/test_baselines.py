@@ -66,7 +66,7 @@ def test_verbose_prints_the_scores_and_the_choice(capsys):
 
 @pytest.mark.parametrize("call,error,message", [
     (lambda: baselines.tuned_tfidf_logistic(TEXTS, LABELS, VALID, VALID_LABELS, Cs=()), ValueError, "at least one"),
-    (lambda: baselines.tuned_tfidf_logistic(TEXTS, LABELS, VALID, VALID_LABELS, Cs=(0,)), ValueError, "positive"),
+    (lambda: baselines.tuned_tfidf_logistic(TEXTS, LABELS, VALID, VALID_LABELS, Cs=(0,)), ValueError, "every C must be a finite number > 0"),
     (lambda: baselines.tfidf_logistic("one text", [1]), TypeError, "train_texts must be a list"),
     (lambda: baselines.tfidf_logistic([1, 2], [1, 0]), TypeError, "hold str texts"),
     (lambda: baselines.tfidf_logistic(TEXTS, LABELS[:-1]), ValueError, "one length"),

@@ -99,7 +99,7 @@ def test_split_frame_is_stratified_and_complete():
     assert (len(first), len(second)) == (700, 300)
     assert second.label.sum() == 60
     assert sorted(first.text.tolist() + second.text.tolist()) == sorted(df.text.tolist())
-    with pytest.raises(ValueError, match="between 0 and 1"):
+    with pytest.raises(ValueError, match=r"second_fraction must be a number in \(0, 1\), got 1.0"):
         data.split_frame(df, 1.0)
 
 

@@ -45,7 +45,7 @@ def test_bad_input_names_the_argument():
         ensemble.blend(P_A * 2, P_B, 0.5)
     with pytest.raises(TypeError, match="p_a must be an array"):
         ensemble.blend("probabilities", P_B, 0.5)
-    with pytest.raises(ValueError, match="weight must be a number between 0 and 1"):
+    with pytest.raises(ValueError, match=r"weight must be a number in \[0, 1\] \(the share of p_a\)"):
         ensemble.blend(P_A, P_B, 1.5)
     with pytest.raises(ValueError, match=r"labels must hold one class per example \(4\), got 3"):
         ensemble.choose_weight(P_A, P_B, LABELS[:3])
@@ -53,7 +53,7 @@ def test_bad_input_names_the_argument():
         ensemble.choose_weight(P_A, P_B, LABELS.astype(float))
     with pytest.raises(ValueError, match="weights must be a non-empty list"):
         ensemble.choose_weight(P_A, P_B, LABELS, weights=())
-    with pytest.raises(ValueError, match="every weight must be a number between 0 and 1"):
+    with pytest.raises(ValueError, match=r"every weight must be a number in \[0, 1\]"):
         ensemble.choose_weight(P_A, P_B, LABELS, weights=(0.5, 2))
     with pytest.raises(ValueError, match=r"pred_b must hold one class per example \(3\)"):
         ensemble.disagreements([1, 0, 1], [1, 0], [1, 1, 0])

@@ -242,7 +242,7 @@ def test_parameter_groups_give_each_part_its_rate_and_freeze_stops_training():
 def test_parameter_groups_and_freeze_reject_bad_input():
     with pytest.raises(ValueError, match=r"lrs must be a dict with exactly the keys"):
         lm_.parameter_groups(classifier(), {"embedding": 1e-4, "head": 1e-3})
-    with pytest.raises(ValueError, match=r"lrs\['head'\] must be a positive"):
+    with pytest.raises(ValueError, match=r"lrs\['head'\] must be a finite number > 0"):
         lm_.parameter_groups(classifier(), {"embedding": 1e-4, "recurrent": 3e-4, "head": 0})
     with pytest.raises(TypeError, match="model must be a torch.nn.Module"):
         lm_.parameter_groups("model", {"embedding": 1e-4, "recurrent": 3e-4, "head": 1e-3})

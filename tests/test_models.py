@@ -368,7 +368,7 @@ def test_recurrent_classifier_embeddings_frozen_or_not_and_bad_settings():
         ({"pooling": "attention"}, ValueError, "pooling must be one or more of"),
         ({"pooling": "last+last"}, ValueError, "pooling must be one or more of"),
         ({"pooling": ["last"]}, TypeError, "pooling must be a str"),
-        ({"embed_dropout": 1.0}, ValueError, "embed_dropout must lie in"),
+        ({"embed_dropout": 1.0}, ValueError, r"embed_dropout must be a number in \[0, 1\)"),
         ({"pack": "yes"}, TypeError, "pack must be True or False"),
         ({"embeddings": torch.randn(19, 4)}, ValueError, r"shape \(vocab_size, embed_dim\) = \(20, 4\)"),
         ({"embeddings": torch.ones(20, 4, dtype=torch.long)}, TypeError, "embeddings must be a float tensor"),

@@ -17,6 +17,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 
+from .checks import check_real
+
 #: Feature kinds: sklearn analyzer and n-gram range.
 FEATURES = {"words": ("word", (1, 2)), "chars": ("char_wb", (1, 5))}
 #: The values of C tried on validation by default, a factor of 4 apart.
@@ -82,8 +84,7 @@ def tuned_tfidf_logistic(train_texts, train_labels, valid_texts, valid_labels, C
     if isinstance(Cs, (str, bytes)) or not isinstance(Cs, Sequence) or not Cs:
         raise ValueError(f"Cs must hold at least one value of C, got {Cs!r:.40}")
     for C in Cs:
-        if isinstance(C, bool) or not isinstance(C, numbers.Real) or not np.isfinite(C) or C <= 0:
-            raise ValueError(f"every C must be a positive finite number, got {C!r:.40}")
+        check_real(C, "every C", 0, low_open=True)
     train_texts, train_labels = _texts_and_labels(train_texts, train_labels, "train")
     tuned = valid_texts is not None
     if tuned:

@@ -51,6 +51,7 @@ from torch import nn
 
 from . import __version__, baselines, models, settings, text, training
 from .files import STALE_PART_SECONDS, DataError, file_checksum, glob_escape, read_json
+from .checks import check_real
 from .text import check_int
 
 #: The saved-model layout this code writes; ``load`` refuses a newer one.
@@ -133,8 +134,7 @@ def validation_split(labels: Sequence, fraction: float = 0.1, seed: int = 0) -> 
     from sklearn.model_selection import train_test_split
 
     labels = check_labels(labels)
-    if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real) or not 0 < fraction <= 0.5:
-        raise ValueError(f"valid_fraction must be a number in (0, 0.5], got {fraction!r}")
+    check_real(fraction, "valid_fraction", 0, 0.5, low_open=True)
     seed = text.check_int(seed, "seed", 0)
     classes, counts = np.unique(np.asarray(labels, dtype=object if labels and isinstance(labels[0], str)
                                            else np.int64), return_counts=True)
@@ -222,13 +222,9 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             raise TypeError(f"quick must be True, False or None (follow TEXTCLF_QUICK), got {self.quick!r:.40}")
         if self.glove and self.embed_dim != 50:
             raise ValueError(f"glove=True starts from GloVe 6B 50d, so embed_dim must be 50, got {self.embed_dim}")
-        for name, low, high in [("dropout", 0.0, 1.0), ("lr", 0.0, math.inf), ("valid_fraction", 0.0, 0.5)]:
-            value = getattr(self, name)
-            ok = not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value) \
-                and (low <= value < high if name == "dropout" else low < value <= high)
-            if not ok:
-                bounds = "in [0, 1)" if name == "dropout" else "in (0, 0.5]" if name == "valid_fraction" else "> 0"
-                raise ValueError(f"{name} must be a number {bounds}, got {value!r}")
+        check_real(self.dropout, "dropout", 0, 1, high_open=True)
+        check_real(self.lr, "lr", 0, low_open=True)
+        check_real(self.valid_fraction, "valid_fraction", 0, 0.5, low_open=True)
 
     # ------------------------------------------------------------------------------------- training
     def fit(self, texts, labels, validation: tuple | None = None) -> TextClassifier:

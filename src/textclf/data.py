@@ -9,7 +9,6 @@ on every read (columns, kinds, known row count) and rebuilt when anything is off
 
 from __future__ import annotations
 
-import numbers
 import re
 import tarfile
 import warnings
@@ -23,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 
 from . import settings
-from .checks import DataError, check_int
+from .checks import DataError, check_int, check_real
 from .files import CacheWriteError, RemoteFile, atomic_write, cache_write_error, glob_escape, locate
 
 #: Rows per split in quick mode (fewer when a split is smaller).
@@ -357,10 +356,7 @@ def stratified_subset(df: pd.DataFrame, rows: int, seed: int = 0) -> pd.DataFram
 def split_frame(df: pd.DataFrame, second_fraction: float, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split ``df`` in two, stratified by label, e.g. into train and validation parts."""
     _check_frame(df, "split_frame")
-    if isinstance(second_fraction, bool) or not isinstance(second_fraction, numbers.Real):
-        raise TypeError(f"second_fraction must be a number between 0 and 1, got {second_fraction!r}")
-    if not 0.0 < second_fraction < 1.0:
-        raise ValueError(f"second_fraction must be between 0 and 1 (exclusive), got {second_fraction}")
+    check_real(second_fraction, "second_fraction", 0, 1, low_open=True, high_open=True)
     seed = check_int(seed, "seed", 0)
     df = df.reset_index(drop=True)  # rows are told apart by position, even if the index repeats
     second = df.groupby("label", group_keys=False).sample(frac=second_fraction, random_state=seed)

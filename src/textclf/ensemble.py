@@ -3,10 +3,11 @@ validation, and a count of what each gets right that the other does not."""
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
+
+from .checks import check_real
 
 #: The weights on the first model that :func:`choose_weight` tries by default: 0, 0.1, ..., 1.
 DEFAULT_WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
@@ -27,9 +28,7 @@ def _probabilities(p: object, name: str) -> np.ndarray:
 
 
 def _check_weight(weight: object, name: str = "weight") -> float:
-    if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not 0 <= weight <= 1:
-        raise ValueError(f"{name} must be a number between 0 and 1 (the share of p_a), got {weight!r:.40}")
-    return float(weight)
+    return check_real(weight, name, 0, 1, meaning=" (the share of p_a)")
 
 
 def _pair(p_a: object, p_b: object) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import settings, training
-from .checks import check_int
+from .checks import check_int, check_real
 from .models import RecurrentClassifier, _check_embeddings, _check_integer_tensor, _check_sizes
 
 LSTMState = tuple[torch.Tensor, torch.Tensor]
@@ -129,8 +129,7 @@ class LSTMLanguageModel(nn.Module):
                  embeddings: torch.Tensor | None = None, pad_idx: int | None = 0, div_value: float = 4.0):
         super().__init__()
         _check_sizes(vocab_size=vocab_size, embed_dim=embed_dim, hidden_dim=hidden_dim, num_layers=num_layers)
-        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must lie in [0, 1), got {dropout!r:.40}")
+        check_real(dropout, "dropout", 0, 1, high_open=True)
         cutoffs = _check_cutoffs(cutoffs, vocab_size)
         if embeddings is None:
             self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=pad_idx)
@@ -250,9 +249,7 @@ def train_epoch(model: LSTMLanguageModel, batches: Iterable, optimizer: torch.op
     _check_model(model, "train_epoch")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    if clip_norm is not None and (isinstance(clip_norm, bool) or not isinstance(clip_norm, numbers.Real)
-                                  or not math.isfinite(clip_norm) or clip_norm <= 0):
-        raise ValueError(f"clip_norm must be None or a positive finite number, got {clip_norm!r:.40}")
+    check_real(clip_norm, "clip_norm", 0, low_open=True, allow_none=True)
     model.train()
     state, total, tokens = None, 0.0, 0
     start = time.perf_counter()
@@ -305,9 +302,7 @@ def generate(model: LSTMLanguageModel, prompt_ids: Sequence[int], n_tokens: int,
         raise ValueError(f"prompt_ids must be a non-empty list of token ids, got {prompt_ids!r:.60}")
     prompt_ids = [check_int(i, "prompt_ids", 0) for i in prompt_ids]
     n_tokens = check_int(n_tokens, "n_tokens", 0)
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) \
-            or not math.isfinite(temperature) or temperature < 0:
-        raise ValueError(f"temperature must be a finite number >= 0 (0 = always the likeliest), got {temperature!r:.40}")
+    check_real(temperature, "temperature", 0, meaning=" (0 = always the likeliest)")
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
     exclude = [check_int(i, "exclude", 0) for i in exclude]
@@ -387,8 +382,7 @@ def parameter_groups(model: nn.Module, lrs: Mapping[str, float]) -> list[dict]:
         shown = sorted(lrs) if isinstance(lrs, Mapping) else type(lrs).__name__
         raise ValueError(f"lrs must be a dict with exactly the keys {GROUPS}, got {shown}")
     for group, lr in lrs.items():
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
-            raise ValueError(f"lrs[{group!r}] must be a positive finite learning rate, got {lr!r:.40}")
+        check_real(lr, f"lrs[{group!r}]", 0, low_open=True, meaning=" (a learning rate)")
     params = {group: [] for group in GROUPS}
     for name, parameter in model.named_parameters():
         params[_group_of(name)].append(parameter)

@@ -7,7 +7,7 @@ from torch import nn
 from torch.func import functional_call
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .checks import check_int
+from .checks import check_int, check_real
 
 
 def last_real_step(output: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
@@ -217,8 +217,7 @@ class RecurrentClassifier(nn.Module):
         if cell not in CELLS:
             raise ValueError(f"cell must be one of {tuple(CELLS)}, got {cell!r}")
         for name, p in [("dropout", dropout), ("embed_dropout", embed_dropout)]:
-            if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
-                raise ValueError(f"{name} must lie in [0, 1), got {p!r}")
+            check_real(p, name, 0, 1, high_open=True)
         for name, flag in [("bidirectional", bidirectional), ("pack", pack),
                            ("freeze_embeddings", freeze_embeddings)]:
             if not isinstance(flag, bool):

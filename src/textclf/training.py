@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import numbers
 import os
 import platform
 import random
@@ -26,7 +25,7 @@ from torch import nn
 from tqdm import tqdm
 
 from . import settings
-from .checks import check_int
+from .checks import check_int, check_real
 
 #: In quick mode ``fit`` runs at most this many epochs of at most this many batches.
 QUICK_EPOCHS, QUICK_BATCHES = 2, 8
@@ -299,8 +298,7 @@ def thread_timings(model: nn.Module, batches: Sequence, optimizer_factory: Calla
 
 
 def _check_min_gain(min_gain: object) -> None:
-    if isinstance(min_gain, bool) or not isinstance(min_gain, numbers.Real) or not 0 <= min_gain < 1:
-        raise ValueError(f"min_gain must be a share of a step in [0, 1), got {min_gain!r:.40}")
+    check_real(min_gain, "min_gain", 0, 1, high_open=True, meaning=" (a share of a step)")
 
 
 def choose_thread_count(timings: Mapping[int, float], min_gain: float = 0.05) -> int:
@@ -311,8 +309,7 @@ def choose_thread_count(timings: Mapping[int, float], min_gain: float = 0.05) ->
         raise ValueError(f"timings must be a non-empty dict {{threads: seconds per step}}, got {timings!r:.60}")
     for count, seconds in timings.items():
         check_int(count, "timings' thread count", 1)
-        if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real) or not seconds > 0:
-            raise ValueError(f"timings[{count}] must be a positive number of seconds, got {seconds!r:.40}")
+        check_real(seconds, f"timings[{count}]", 0, low_open=True, meaning=" (seconds per step)")
     best = min(timings)
     for count in sorted(timings):
         if timings[count] < (1 - min_gain) * timings[best]:
@@ -540,9 +537,7 @@ def fit(
     """
     epochs = check_int(epochs, "epochs", 1)
     patience = check_int(patience, "patience", 1, allow_none=True)
-    if clip_norm is not None and (isinstance(clip_norm, bool) or not isinstance(clip_norm, numbers.Real)
-                                  or not math.isfinite(clip_norm) or clip_norm <= 0):
-        raise ValueError(f"clip_norm must be None or a positive finite number, got {clip_norm!r}")
+    check_real(clip_norm, "clip_norm", 0, low_open=True, allow_none=True)
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):

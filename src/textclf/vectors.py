@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import math
-import numbers
 import re
 import zlib
 from dataclasses import dataclass
@@ -13,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checks import DataError, check_int
+from .checks import DataError, check_int, check_real
 from .text import Vocab
 
 #: Lines of the GloVe text files whose size is known (every glove.6B file has 400,000 words).
@@ -149,10 +147,7 @@ def embedding_matrix(vocab: Vocab, pretrained: WordVectors, seed: int = 0, lower
     seed = check_int(seed, "seed", 0)
     if not isinstance(lowercase_fallback, (bool, np.bool_)):
         raise TypeError(f"lowercase_fallback must be True or False, got {lowercase_fallback!r:.40}")
-    if unknown_std is not None and (isinstance(unknown_std, bool) or not isinstance(unknown_std, numbers.Real)):
-        raise TypeError(f"unknown_std must be None or a number >= 0, got {unknown_std!r:.40}")
-    if unknown_std is not None and not (unknown_std >= 0 and math.isfinite(unknown_std)):
-        raise ValueError(f"unknown_std must be None or a number >= 0, got {unknown_std!r}")
+    check_real(unknown_std, "unknown_std", 0, allow_none=True)
     generator = np.random.default_rng(seed)
     scale = float(pretrained.vectors.std()) if unknown_std is None else float(unknown_std)
     weights = generator.normal(0.0, scale, size=(len(vocab), pretrained.dim)).astype(np.float32)
