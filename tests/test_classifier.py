@@ -84,6 +84,9 @@ def test_predict_refuses_what_is_not_a_list_of_texts(fitted):
         clf.predict(["good", None])
     with pytest.raises(RuntimeError, match="not trained"):
         TextClassifier().predict(["good"])
+    frame = __import__("pandas").DataFrame({"review": ["good film", "awful"]})
+    with pytest.raises(TypeError, match=r"a DataFrame with the columns \['review'\]; pass df\[column\]"):
+        clf.predict(frame)
 
 
 def test_bad_training_input_is_named(capsys):
@@ -102,6 +105,11 @@ def test_bad_training_input_is_named(capsys):
         TextClassifier(**TINY).fit(texts, [1.5] * len(texts))
     with pytest.raises(ValueError, match="missing"):
         TextClassifier(**TINY).fit(texts, labels[:-1] + [None])
+    with pytest.raises(ValueError, match=r"validation labels hold class\(es\) the training labels do not: \['new'\]"):
+        TextClassifier(**TINY).fit(texts, labels, validation=(["a new one"] * 2, ["new", "pos"]))
+    capsys.readouterr()
+    TextClassifier(**{**TINY, "epochs": 1}).fit(texts, labels)  # verbose=False: nothing, not even progress bars
+    assert capsys.readouterr() == ("", "")
     clf = TextClassifier(**{**TINY, "verbose": True, "epochs": 1})
     clf.fit(texts + ["", None], labels + ["pos", "neg"])
     assert "dropped 2 texts" in capsys.readouterr().out
@@ -137,8 +145,9 @@ def test_explain_gives_words_of_the_text(fitted):
     assert explanation.label in ("pos", "neg") and 0 < explanation.probability <= 1
     assert {w for w, _ in explanation.words} <= {"good", "great", "film"}
     assert "weight" in explanation.table()
-    with pytest.raises(ValueError, match="empty"):
-        fitted[0].explain("  ")
+    for no_words in ("  ", "...", "\U0001f600"):
+        with pytest.raises(ValueError, match="has no words"):
+            fitted[0].explain(no_words)
 
 
 # ------------------------------------------------------------------------------------- save and load
@@ -221,6 +230,11 @@ def test_load_refuses_newer_formats_bad_json_and_misfitting_weights(saved, tmp_p
     with pytest.raises(ModelFileError, match="weights.pt is not a state dict"):
         TextClassifier.load(model)
     rewrite(model, "weights.pt", (saved / "weights.pt").read_bytes())
+    for change, message in [({"tokenizer": "foo"}, "unknown tokenizer 'foo'"), ({"max_length": 0}, "max_length")]:
+        rewrite(model, "config.json", json.dumps({**config, "model": {**config["model"], **change}}).encode())
+        with pytest.raises(ModelFileError, match=f"describes no model this code can build: .*{message}"):
+            TextClassifier.load(model)
+    rewrite(model, "config.json", json.dumps(config).encode())
     rewrite(model, "vocab.json", json.dumps(["<pad>", "<unk>", "good"]).encode())
     with pytest.raises(ModelFileError, match="vocab.json holds 3 tokens"):
         TextClassifier.load(model)
@@ -265,6 +279,20 @@ def test_a_crash_mid_save_leaves_nothing_behind(fitted, saved, tmp_path, monkeyp
         clf.save(model, overwrite=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copy"]
     assert TextClassifier.load(model)  # the old model is untouched
+    monkeypatch.setattr(classifier, "_write", real_write)
+    real_replace, calls = classifier.os.replace, []
+
+    def interrupt_second_rename(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:  # the old model is aside, the new one not yet in place: Ctrl-C
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(classifier.os, "replace", interrupt_second_rename)
+    with pytest.raises(KeyboardInterrupt):
+        clf.save(model, overwrite=True)
+    monkeypatch.setattr(classifier.os, "replace", real_replace)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["copy"] and TextClassifier.load(model)
 
 
 def test_tfidf_baseline_is_a_fitted_pipeline_with_string_labels():

@@ -6,9 +6,10 @@ import io
 import subprocess
 import sys
 
+import pandas as pd
 import pytest
 
-from textclf.cli import main
+from textclf.cli import label_values, main, read_examples
 
 GOOD = ["good great fine film", "a great and fine plot", "good acting, great fun", "fine good great"]
 BAD = ["bad awful poor film", "an awful and poor plot", "bad acting, awful mess", "poor bad awful"]
@@ -56,11 +57,14 @@ def test_train_prints_accuracies_and_saves(trained):
 
 
 def test_predict_texts_one_line_each(trained, capsys):
-    status, out, _ = run(capsys, "predict", trained[0] / "model", "good great film", "awful poor plot", "")
+    status, out, _ = run(capsys, "predict", trained[0] / "model", "good great film", "awful\tpoor\nplot")
     lines = out.splitlines()
-    assert status == 0 and len(lines) == 3
+    assert status == 0 and len(lines) == 2
     label, probability, text = lines[0].split("\t")
     assert label in ("pos", "neg") and 0.5 <= float(probability) <= 1 and text == "good great film"
+    assert lines[1].split("\t")[2] == "awful poor plot"  # a tab or line break in a text stays inside its field
+    status, out, err = run(capsys, "predict", trained[0] / "model", "good", " ")
+    assert status == 2 and "text 2 is empty or blank" in err and out == ""
 
 
 def test_predict_csv_writes_rows_and_probabilities(trained, capsys, tmp_path):
@@ -83,8 +87,9 @@ def test_explain_prints_a_table(trained, capsys):
     status, out, _ = run(capsys, "explain", trained[0] / "model", "good great film", "--words", "3",
                          "--samples", "50")
     assert status == 0 and "predicted:" in out and "weight" in out
-    status, _, err = run(capsys, "explain", trained[0] / "model", "  ")
-    assert status == 2 and "empty" in err
+    for no_words in ("  ", "!!!", "\U0001f600"):
+        status, _, err = run(capsys, "explain", trained[0] / "model", no_words)
+        assert status == 2 and "has no words (letters or digits)" in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("rows, header, message", [
@@ -139,8 +144,14 @@ def test_predict_bad_models_and_usage(trained, capsys, tmp_path):
     status, _, err = run(capsys, "predict", trained[0] / "model", "--csv", trained[0] / "reviews.csv",
                          "--text", "review", "--out", tmp_path)
     assert status == 2 and "is a directory" in err
-    assert run(capsys, "train", "x.csv")[0] == 2  # argparse: required options missing
-    assert run(capsys, "explain", "m", "t", "--words", "0")[0] == 2
+    status, _, err = run(capsys, "train", "x.csv")  # argparse: required options missing, in one line
+    assert status == 2 and err == ("textclf train: error: the following arguments are required: --text, --label, "
+                                   "--out (see textclf train --help)\n")
+    for argv in (["explain", "m", "t", "--words", "0"], ["explain", "m", "t", "--samples", "1"],
+                 ["train", "x.csv", "--text", "a", "--label", "b", "--out", "m", "--seed", str(2**32)],
+                 ["train", "x.csv", "--text", "a", "--label", "b", "--out", "m", "--hidden-dim", "4097"]):
+        status, _, err = run(capsys, *argv)
+        assert status == 2 and err.count("\n") == 1 and "expected a whole number" in err
     status, out, _ = run(capsys, "train", "--help")
     assert status == 0 and "--label COLUMN" in out
 
@@ -158,3 +169,40 @@ def test_label_errors_name_the_line_of_the_file_even_after_dropped_rows(tmp_path
     err = capsys.readouterr().err
     assert status == 2 and "line 3: '1', line 4: 'two'" in err  # header is line 1, the blank label line 2
     assert not (tmp_path / "model").exists()
+
+
+def test_labels_that_are_not_plain_numbers_stay_as_written(tmp_path, capsys):
+    values = lambda *labels: pd.Series(list(labels), index=range(2, 2 + len(labels)))  # noqa: E731
+    assert label_values(values("2", "-1", "10"), "d.csv", "y") == [2, -1, 10]
+    for labels in [("001", "002", "010"), ("1", "01", "+1"), ("99999999999999999999", "2", "3")]:
+        assert label_values(values(*labels), "d.csv", "y") == list(labels)
+        assert "labels kept as written, as class names" in capsys.readouterr().out
+    rows = [(t, " pos") for t in GOOD * 3] + [(t, "neg ") for t in BAD * 3] + [("fine", "pos")]
+    texts, labels = read_examples(write_csv(tmp_path / "spaced.csv", rows), "review", "sentiment")
+    assert set(labels) == {"pos", "neg"} and "24 labels had spaces before or after them" in capsys.readouterr().out
+
+
+def test_csv_problems_found_before_training(tmp_path, capsys):
+    multi = write_csv(tmp_path / "multi.csv", [("a review\nover\nthree lines", "1"), ("short", "2.5")])
+    status, _, err = run(capsys, "train", multi, "--text", "review", "--label", "sentiment", "--out", tmp_path / "m")
+    assert status == 2 and "line 5 has '2.5'" in err  # the row starts on line 5: line 2 holds three lines
+    (tmp_path / "twice.csv").write_text("review,sentiment,review\na,pos,b\nc,neg,d\n")
+    status, _, err = run(capsys, "train", tmp_path / "twice.csv", "--text", "review", "--label", "sentiment",
+                         "--out", tmp_path / "m")
+    assert status == 2 and "names the column(s) 'review' more than once" in err
+    (tmp_path / "afile").write_text("x")
+    status, out, err = run(capsys, "train", multi, "--text", "review", "--label", "sentiment", "--out",
+                           tmp_path / "afile" / "m")
+    assert status == 2 and "afile is a file, so no folder" in err and "epoch" not in out
+    assert not (tmp_path / "m").exists()
+
+
+def test_predict_overwrites_a_file_only_when_asked(trained, capsys, tmp_path):
+    data = write_csv(tmp_path / "in.csv", [("good film", "x"), ("awful", "z")], ("review", "note"))
+    (tmp_path / "out.csv").write_text("keep me\n")
+    argv = ["predict", trained[0] / "model", "--csv", data, "--text", "review", "--out", tmp_path / "out.csv"]
+    status, _, err = run(capsys, *argv)
+    assert status == 2 and "exists; pass --overwrite" in err
+    assert (tmp_path / "out.csv").read_text() == "keep me\n"
+    assert run(capsys, *argv, "--overwrite")[0] == 0
+    assert (tmp_path / "out.csv").read_text().startswith("review,note,predicted_label")

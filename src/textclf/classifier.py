@@ -36,6 +36,7 @@ import json
 import math
 import numbers
 import os
+import re
 import random
 import shutil
 import tempfile
@@ -79,6 +80,10 @@ class ModelConfig:
     reader: str = "fast"
     pooling: str = "final+max+mean"
 
+    def __post_init__(self) -> None:  # a hand-edited config.json fails on load, not at predict time
+        text.tokenizer(self.tokenizer)
+        check_int(self.max_length, "max_length", 1)
+
     def build(self) -> models.BiLSTMClassifier:
         return models.BiLSTMClassifier(self.vocab_size, self.embed_dim, self.hidden_dim, self.num_classes,
                                        self.num_layers, self.dropout, pad_idx=0, reader=self.reader,
@@ -92,6 +97,9 @@ def check_texts(texts: object, name: str = "texts") -> list:
     if isinstance(texts, (str, bytes)):
         raise TypeError(f"{name} must be a list of texts, got a single {type(texts).__name__}: "
                         f"{texts!r:.40}; wrap one text in a list")
+    if hasattr(texts, "columns") and hasattr(texts, "iloc"):  # a DataFrame would iterate over its column names
+        raise TypeError(f"{name} must be one column of texts (a list or a Series), got a DataFrame with the "
+                        f"columns {list(texts.columns)!r:.60}; pass df[column]")
     if hasattr(texts, "tolist") and not isinstance(texts, list):
         texts = texts.tolist()
     if not isinstance(texts, Iterable):
@@ -249,6 +257,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             valid_texts, valid_labels = self._clean_pairs(*validation, "validation ")
         if len({type(y) for y in [*train_labels, *valid_labels]}) > 1:
             raise TypeError("the training and validation labels mix numbers and strings; use one kind")
+        unseen = sorted(set(valid_labels) - set(train_labels))
+        if unseen:
+            raise ValueError(f"the validation labels hold class(es) the training labels do not: {unseen!r:.80}; "
+                             f"a model can only learn classes it is trained on")
         classes = sorted(set(train_labels) | set(valid_labels))
         if len(classes) < 2:
             raise ValueError(f"the labels hold only the class {classes[0]!r}: a classifier needs at least two")
@@ -290,7 +302,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
             model, text.data_loader(train_set, self.batch_size, bucket=True, seed=self.seed),
             text.data_loader(valid_set, self.batch_size, bucket=True, seed=self.seed),
             torch.optim.Adam(model.parameters(), lr=self.lr), nn.CrossEntropyLoss(), device,
-            epochs=epochs, patience=self.patience, verbose=self.verbose)
+            epochs=epochs, patience=self.patience, verbose=self.verbose, progress=self.verbose)
         self.classes_, self.history_, self.model_ = np.asarray(classes), history, model.to("cpu").eval()
         return self
 
@@ -385,8 +397,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self._check_fitted()
         if not isinstance(text, str):
             raise TypeError(f"explain takes one text (str), got {type(text).__name__}")
-        if not text.strip():
-            raise ValueError("cannot explain an empty or blank text: it has no words to weigh")
+        if not re.search(r"\w", text):  # LIME's words are runs of letters, digits and _
+            raise ValueError(f"cannot explain {text!r:.40}: it has no words (letters or digits) for LIME to weigh")
         words, samples = check_int(words, "words", 1), check_int(samples, "samples", 2)
         seed = check_int(seed, "seed", 0)
         explainer = LimeTextExplainer(class_names=[str(c) for c in self.classes_], random_state=seed)
@@ -408,9 +420,12 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self._check_fitted()
         target = Path(directory)
         _check_target(target, overwrite)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_parts(target)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale_parts(target)
+            tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+        except OSError as err:
+            raise ModelFileError(f"cannot write the model to {target}: {err.strerror or err}") from err
         try:
             config = {
                 "format_version": FORMAT_VERSION,
@@ -518,6 +533,11 @@ def _check_target(target: Path, overwrite: bool) -> None:
         raise TypeError(f"overwrite must be True or False, got {overwrite!r:.40}")
     if target.exists() and not target.is_dir():
         raise ModelFileError(f"{target} is a file, not a folder: choose a new folder name for the model")
+    parent = next((p for p in target.absolute().parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ModelFileError(f"{parent} is a file, so no folder {target} can be made: choose another path")
+    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+        raise ModelFileError(f"no permission to write in {parent}: choose a folder you can write to")
     if target.is_dir() and any(target.iterdir()):
         if not _is_model_dir(target):
             raise ModelFileError(f"{target} is a folder that holds something other than a saved model "
@@ -535,7 +555,7 @@ def _move_into_place(tmp: Path, target: Path) -> None:
         os.replace(target, old)        # an empty folder is replaced, a model moved aside
     try:
         os.replace(tmp, target)
-    except OSError:
+    except BaseException:              # an error, or Ctrl-C between the two renames
         if old is not None:
             os.replace(old, target)    # put the old model back
         raise

@@ -7,6 +7,7 @@ CSV files are read as UTF-8, every cell as text; a cell that is empty or only sp
 from __future__ import annotations
 
 import argparse
+import csv
 import io
 import re
 import sys
@@ -19,6 +20,7 @@ import pandas as pd
 from .files import DataError, atomic_write
 
 _WHOLE = re.compile(r"^[+-]?\d+$")
+_INT64 = 2**63 - 1
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
@@ -52,9 +54,30 @@ def read_csv(path: str | Path) -> pd.DataFrame:
         df = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False, na_filter=False)
     except (pd.errors.ParserError, ValueError) as err:
         raise UsageError(f"{path} is not a valid CSV file: {str(err).strip()}") from err
+    header, lines = _record_lines(content)
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise UsageError(f"{path}: the header names the column(s) {', '.join(map(repr, repeated))} more than "
+                         f"once; every column needs its own name")
     if len(df) == 0:
         raise UsageError(f"{path} has a header ({', '.join(map(str, df.columns))}) but no rows")
+    # the line where each row starts, for errors; without a match, as if no field held a line break
+    df.index = lines if len(lines) == len(df) else range(2, len(df) + 2)
     return df
+
+
+def _record_lines(content: str) -> tuple[list[str], list[int]]:
+    """The header's names and the line of the file on which each data row starts (a quoted field
+    may span lines; blank lines hold no row, as for pandas)."""
+    reader, records, previous = csv.reader(io.StringIO(content)), [], 0
+    try:
+        for record in reader:
+            if record:
+                records.append((previous + 1, record))
+            previous = reader.line_num
+    except csv.Error:  # what pandas read, Python's csv module may not: no line numbers then
+        return [], []
+    return (records[0][1] if records else []), [start for start, _ in records[1:]]
 
 
 def need_columns(df: pd.DataFrame, path, **columns: str) -> None:
@@ -70,11 +93,12 @@ def _blank(values: pd.Series) -> np.ndarray:
 
 
 def label_values(values: pd.Series, path, column: str) -> list:
-    """A label column as whole numbers (if every label is one) or as class names; a mix is refused.
+    """A label column as whole numbers (if every label is one, written as Python writes it) or as
+    class names; a mix of numbers and names is refused.
 
-    ``values`` keeps the data frame's index (data row 0 is the file's line 2, under the header), so
-    an error names the line of the file even after rows were dropped."""
-    line = lambda position: int(values.index[position]) + 2  # noqa: E731
+    ``values`` keeps the index :func:`read_csv` gives (the line of the file where each row starts),
+    so an error names the line even after rows were dropped."""
+    line = lambda position: int(values.index[position])  # noqa: E731
     numeric = values.str.strip().str.match(_NUMBER.pattern).to_numpy()
     if numeric.all():
         whole = values.str.strip().str.match(_WHOLE.pattern).to_numpy()
@@ -82,7 +106,12 @@ def label_values(values: pd.Series, path, column: str) -> list:
             row = int(np.flatnonzero(~whole)[0])
             raise UsageError(f"{path}, column {column!r}: labels must be class names or whole numbers, line "
                              f"{line(row)} has {values.iloc[row]!r}")
-        return [int(v) for v in values]
+        odd = [v for v in values if str(int(v)) != v or abs(int(v)) > _INT64]
+        if not odd:
+            return [int(v) for v in values]
+        print(f"labels kept as written, as class names: {odd[0]!r} is not a plain whole number "
+              f"(a leading zero or +, or too large), so the labels are not read as numbers")
+        return values.tolist()
     if numeric.any():
         n, t = int(np.flatnonzero(numeric)[0]), int(np.flatnonzero(~numeric)[0])
         raise UsageError(f"{path}, column {column!r} mixes numbers and names (line {line(n)}: "
@@ -110,6 +139,9 @@ def read_examples(path: str | Path, text: str, label: str) -> tuple[list[str], l
     if len(df) == 0:
         raise UsageError(f"{path}: no row has both a text (column {text!r}) and a label "
                          f"(column {label!r})")
+    spaced = int((df[label] != df[label].str.strip()).sum())
+    if spaced:
+        print(f"{spaced:,} labels had spaces before or after them, removed (so 'Tops ' is 'Tops')")
     texts, labels = df[text].tolist(), label_values(df[label].str.strip(), path, label)
     classes, counts = np.unique(np.asarray(labels), return_counts=True)
     if len(classes) < 2:
@@ -132,6 +164,9 @@ def train(args: argparse.Namespace) -> None:
         train_at, valid_at = validation_split(labels, 0.1, args.seed)
     except ValueError as err:
         raise UsageError(f"{args.data}, column {args.label!r}: {err}") from err
+    if len(valid_at) > round(0.1 * len(labels)):
+        print(f"the validation part holds {len(valid_at):,} of {len(labels):,} examples, more than 10 %: "
+              f"it needs one of every class")
     pick = lambda values, at: [values[i] for i in at]  # noqa: E731
     train_texts, valid_texts = pick(texts, train_at), pick(texts, valid_at)
     train_labels, valid_labels = pick(labels, train_at), pick(labels, valid_at)
@@ -146,6 +181,9 @@ def train(args: argparse.Namespace) -> None:
     best_c = max(baseline_scores, key=baseline_scores.get)
     print(f"validation accuracy on {len(valid_texts):,} texts: BiLSTM {accuracy:.2%} ({seconds:.0f} s) | "
           f"TF-IDF + logistic regression (C={best_c:g}, chosen on validation) {baseline_scores[best_c]:.2%}")
+    if args.quick:
+        print("(--quick: the BiLSTM trained on a few batches for at most 2 epochs, the TF-IDF model on all "
+              f"{len(train_texts):,} training texts; not a comparison)")
     clf.save(out, overwrite=args.overwrite)
     print(f"saved the model to {out}")
 
@@ -157,18 +195,24 @@ def predict(args: argparse.Namespace) -> None:
         raise UsageError("give texts to classify, or --csv IN.csv --text COLUMN --out OUT.csv")
     if args.csv is not None and args.texts:
         raise UsageError("give either texts or --csv, not both")
-    if args.csv is None and (args.text or args.out):
-        raise UsageError("--text and --out go with --csv IN.csv")
+    if args.csv is None and (args.text or args.out or args.overwrite):
+        raise UsageError("--text, --out and --overwrite go with --csv IN.csv")
     if args.csv is not None and not (args.text and args.out):
         raise UsageError("--csv needs --text COLUMN (the texts) and --out OUT.csv (where to write)")
     if args.csv is not None and Path(args.out).is_dir():
         raise UsageError(f"--out {args.out} is a directory; give the path of the CSV file to write")
+    if args.csv is not None and Path(args.out).exists() and not args.overwrite:
+        raise UsageError(f"--out {args.out} exists; pass --overwrite to replace it, or name a new file")
+    blank = [i + 1 for i, text in enumerate(args.texts) if not text.strip()]
+    if blank:
+        raise UsageError(f"text {blank[0]} is empty or blank: give texts with words to classify")
     clf = TextClassifier.load(args.model)
     if args.csv is None:
         probabilities = clf.predict_proba(args.texts)
         for text, row in zip(args.texts, probabilities):
             best = int(row.argmax())
-            shown = text if len(text) <= 60 else text[:57] + "..."
+            shown = " ".join(text.split())  # one line per text, tabs only between the fields
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
             print(f"{clf.classes_[best]}\t{row[best]:.3f}\t{shown}")
         return
     df = read_csv(args.csv)
@@ -201,34 +245,38 @@ def explain(args: argparse.Namespace) -> None:
 
 # ----------------------------------------------------------------------------------------- the parser
 
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}")
-    return number
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (what was wrong, and where the accepted usage is)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def _natural(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = -1
-    if number < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}")
-    return number
+def _whole(low: int, high: int | None = None):
+    """An argparse type: a whole number from ``low`` to ``high``."""
+    def check(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = low - 1
+        if number < low or (high is not None and number > high):
+            bounds = f">= {low}" if high is None else f"from {low} to {high:,}"
+            raise argparse.ArgumentTypeError(f"expected a whole number {bounds}, got {value!r}")
+        return number
+    return check
+
+
+_positive, _seed = _whole(1), _whole(0, 2**32 - 1)
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
+    top = _Parser(
         prog="textclf", description="Train a bidirectional LSTM text classifier on your own CSV, then "
         "predict and explain with it.")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("train", help="train on a CSV file and save the model",
-                            description="Train on a labelled CSV: 10%% of it (stratified, fixed seed) "
+                            description="Train on a labelled CSV: 10% of it (stratified, fixed seed) "
                             "picks the epoch and is scored, beside TF-IDF + logistic regression; the "
                             "model is saved to a folder.")
     p.add_argument("data", metavar="DATA.csv", help="UTF-8 CSV file with a header line")
@@ -240,8 +288,9 @@ def parser() -> argparse.ArgumentParser:
                    "of 8 batches (as TEXTCLF_QUICK=1)")
     p.add_argument("--epochs", type=_positive, default=10, help="most epochs to train (default 10; "
                    "stops after 2 without a better validation loss)")
-    p.add_argument("--seed", type=_natural, default=0, help="random seed (default 0)")
-    p.add_argument("--hidden-dim", type=_positive, default=128, help="LSTM size per direction (default 128)")
+    p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+    p.add_argument("--hidden-dim", type=_whole(1, 4096), default=128,
+                   help="LSTM size per direction (default 128, at most 4096)")
     p.add_argument("--no-glove", action="store_true", help="start from random word vectors, not GloVe")
     p.add_argument("--overwrite", action="store_true", help="replace a model already saved in MODEL_DIR")
     p.set_defaults(run=train)
@@ -254,6 +303,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", metavar="IN.csv", help="a UTF-8 CSV file whose texts to classify")
     p.add_argument("--text", metavar="COLUMN", help="with --csv: the column holding the texts")
     p.add_argument("--out", metavar="OUT.csv", help="with --csv: the CSV file to write")
+    p.add_argument("--overwrite", action="store_true", help="with --csv: replace OUT.csv if it exists")
     p.set_defaults(run=predict)
 
     p = commands.add_parser("explain", help="LIME's top words for a text's predicted class",
@@ -262,9 +312,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("model", metavar="MODEL_DIR", help="a folder written by textclf train")
     p.add_argument("text", metavar="TEXT", help="the text to explain")
     p.add_argument("--words", type=_positive, default=10, help="how many words to show (default 10)")
-    p.add_argument("--samples", type=_positive, default=1000, help="perturbed texts LIME classifies "
-                   "(default 1000; more is steadier and slower)")
-    p.add_argument("--seed", type=_natural, default=0, help="LIME's random seed (default 0)")
+    p.add_argument("--samples", type=_whole(2), default=1000, help="perturbed texts LIME classifies "
+                   "(default 1000, at least 2; more is steadier and slower)")
+    p.add_argument("--seed", type=_seed, default=0, help="LIME's random seed (default 0)")
     p.set_defaults(run=explain)
     return top
 
