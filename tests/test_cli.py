@@ -193,8 +193,25 @@ def test_csv_problems_found_before_training(tmp_path, capsys):
     (tmp_path / "afile").write_text("x")
     status, out, err = run(capsys, "train", multi, "--text", "review", "--label", "sentiment", "--out",
                            tmp_path / "afile" / "m")
-    assert status == 2 and "afile is a file, so no folder" in err and "epoch" not in out
+    assert status == 2 and "afile is a file, so nothing can be made under it" in err and "epoch" not in out
     assert not (tmp_path / "m").exists()
+    (tmp_path / "header.csv").write_text('review,"a, b"\n')
+    status, _, err = run(capsys, "train", tmp_path / "header.csv", "--text", "review", "--label", "a, b", "--out", "m")
+    assert status == 2 and "has a header ('review', 'a, b') but no rows" in err
+
+
+@pytest.mark.parametrize("content, line", [
+    ("review,sentiment,,\na,1,,\nb,2,,\nc,x,,\n", 4),                  # a spreadsheet's empty trailing columns
+    ("review,sentiment\na,1\n   \nb,2\nc,x\n", 5),                    # a line of spaces holds no row
+    ("review,sentiment\r\na,1\r\n\r\nb,2\r\nc,x\r\n", 5),                # Windows line ends, a blank line
+    ("review,sentiment\ra,1\r\rb,2\rc,x\r", 5),                         # old Mac line ends
+    ("review,sentiment\n" + "x" * 200_000 + ",1\nb,2\nc,x\n", 4),       # a field over the csv module's default limit
+])
+def test_label_errors_name_the_right_line_in_any_csv_layout(tmp_path, capsys, content, line):
+    (tmp_path / "d.csv").write_bytes(content.encode())
+    status, _, err = run(capsys, "train", tmp_path / "d.csv", "--text", "review", "--label", "sentiment",
+                         "--out", tmp_path / "m")
+    assert status == 2 and f"line {line}: 'x'" in err, err
 
 
 def test_predict_overwrites_a_file_only_when_asked(trained, capsys, tmp_path):
@@ -206,3 +223,15 @@ def test_predict_overwrites_a_file_only_when_asked(trained, capsys, tmp_path):
     assert (tmp_path / "out.csv").read_text() == "keep me\n"
     assert run(capsys, *argv, "--overwrite")[0] == 0
     assert (tmp_path / "out.csv").read_text().startswith("review,note,predicted_label")
+    status, out, err = run(capsys, *argv[:-1], tmp_path / "out.csv" / "x.csv")
+    assert status == 2 and "out.csv is a file, so nothing can be made under it" in err and out == ""
+    status, _, err = run(capsys, "predict")
+    assert status == 2 and "required: MODEL_DIR (see" in err
+
+
+def test_quick_mode_from_the_environment_says_it_is_no_comparison(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("TEXTCLF_QUICK", "1")
+    data = write_csv(tmp_path / "d.csv", labelled_rows(2))
+    status, out, _ = run(capsys, "train", data, "--text", "review", "--label", "sentiment", "--out", tmp_path / "m",
+                         *SMALL)
+    assert status == 0 and "(--quick: the BiLSTM trained on a few batches" in out and "not a comparison" in out

@@ -201,3 +201,12 @@ def test_a_copy_really_killed_with_sigkill_leaves_nothing_after_the_next_fetch(e
     (empty_env / "data.csv").write_bytes(CONTENT)
     assert fetch(remote()).read_bytes() == CONTENT
     assert cached_files(tmp_path) == ["data.csv"]
+
+
+def test_unwritable_reason_finds_a_file_in_the_way(tmp_path):
+    from textclf.files import unwritable_reason
+
+    assert unwritable_reason(tmp_path / "new" / "deeper" / "out.csv") is None  # folders that atomic_write makes
+    (tmp_path / "plain").write_text("x")
+    assert unwritable_reason(tmp_path / "plain" / "out.csv") == (
+        f"{tmp_path / 'plain'} is a file, so nothing can be made under it at {tmp_path / 'plain' / 'out.csv'}")

@@ -51,7 +51,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from torch import nn
 
 from . import __version__, baselines, models, settings, text, training
-from .files import STALE_PART_SECONDS, DataError, file_checksum, glob_escape, read_json
+from .files import STALE_PART_SECONDS, DataError, file_checksum, glob_escape, read_json, unwritable_reason
 from .checks import check_real
 from .text import check_int
 
@@ -397,7 +397,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         self._check_fitted()
         if not isinstance(text, str):
             raise TypeError(f"explain takes one text (str), got {type(text).__name__}")
-        if not re.search(r"\w", text):  # LIME's words are runs of letters, digits and _
+        if not re.search(r"[^\W_]", text):  # LIME's words are runs of letters, digits (and _)
             raise ValueError(f"cannot explain {text!r:.40}: it has no words (letters or digits) for LIME to weigh")
         words, samples = check_int(words, "words", 1), check_int(samples, "samples", 2)
         seed = check_int(seed, "seed", 0)
@@ -533,11 +533,9 @@ def _check_target(target: Path, overwrite: bool) -> None:
         raise TypeError(f"overwrite must be True or False, got {overwrite!r:.40}")
     if target.exists() and not target.is_dir():
         raise ModelFileError(f"{target} is a file, not a folder: choose a new folder name for the model")
-    parent = next((p for p in target.absolute().parents if p.exists()), None)
-    if parent is not None and not parent.is_dir():
-        raise ModelFileError(f"{parent} is a file, so no folder {target} can be made: choose another path")
-    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
-        raise ModelFileError(f"no permission to write in {parent}: choose a folder you can write to")
+    problem = unwritable_reason(target)
+    if problem:
+        raise ModelFileError(f"cannot save the model: {problem}; choose another folder")
     if target.is_dir() and any(target.iterdir()):
         if not _is_model_dir(target):
             raise ModelFileError(f"{target} is a folder that holds something other than a saved model "

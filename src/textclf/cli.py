@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .files import DataError, atomic_write
+from . import settings
+from .files import DataError, atomic_write, unwritable_reason
 
 _WHOLE = re.compile(r"^[+-]?\d+$")
 _INT64 = 2**63 - 1
@@ -55,12 +56,12 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError) as err:
         raise UsageError(f"{path} is not a valid CSV file: {str(err).strip()}") from err
     header, lines = _record_lines(content)
-    repeated = sorted({name for name in header if header.count(name) > 1})
+    repeated = sorted({name for name in header if name.strip() and header.count(name) > 1})  # not blank ones
     if repeated:
         raise UsageError(f"{path}: the header names the column(s) {', '.join(map(repr, repeated))} more than "
                          f"once; every column needs its own name")
     if len(df) == 0:
-        raise UsageError(f"{path} has a header ({', '.join(map(str, df.columns))}) but no rows")
+        raise UsageError(f"{path} has a header ({', '.join(map(repr, df.columns))}) but no rows")
     # the line where each row starts, for errors; without a match, as if no field held a line break
     df.index = lines if len(lines) == len(df) else range(2, len(df) + 2)
     return df
@@ -69,14 +70,17 @@ def read_csv(path: str | Path) -> pd.DataFrame:
 def _record_lines(content: str) -> tuple[list[str], list[int]]:
     """The header's names and the line of the file on which each data row starts (a quoted field
     may span lines; blank lines hold no row, as for pandas)."""
-    reader, records, previous = csv.reader(io.StringIO(content)), [], 0
+    reader, records, previous = csv.reader(io.StringIO(content, newline="")), [], 0
+    limit = csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # texts may be long; restored below
     try:
         for record in reader:
-            if record:
+            if record and not (len(record) == 1 and not record[0].strip()):  # pandas skips blank lines
                 records.append((previous + 1, record))
             previous = reader.line_num
     except csv.Error:  # what pandas read, Python's csv module may not: no line numbers then
         return [], []
+    finally:
+        csv.field_size_limit(limit)
     return (records[0][1] if records else []), [start for start, _ in records[1:]]
 
 
@@ -109,8 +113,8 @@ def label_values(values: pd.Series, path, column: str) -> list:
         odd = [v for v in values if str(int(v)) != v or abs(int(v)) > _INT64]
         if not odd:
             return [int(v) for v in values]
-        print(f"labels kept as written, as class names: {odd[0]!r} is not a plain whole number "
-              f"(a leading zero or +, or too large), so the labels are not read as numbers")
+        print(f"labels kept as written, as class names: {odd[0]!r} is not a whole number as Python writes "
+              f"one (no leading zero or +, no -0, at most 19 digits), so no label is read as a number")
         return values.tolist()
     if numeric.any():
         n, t = int(np.flatnonzero(numeric)[0]), int(np.flatnonzero(~numeric)[0])
@@ -181,7 +185,7 @@ def train(args: argparse.Namespace) -> None:
     best_c = max(baseline_scores, key=baseline_scores.get)
     print(f"validation accuracy on {len(valid_texts):,} texts: BiLSTM {accuracy:.2%} ({seconds:.0f} s) | "
           f"TF-IDF + logistic regression (C={best_c:g}, chosen on validation) {baseline_scores[best_c]:.2%}")
-    if args.quick:
+    if clf.quick if clf.quick is not None else settings.quick_mode():
         print("(--quick: the BiLSTM trained on a few batches for at most 2 epochs, the TF-IDF model on all "
               f"{len(train_texts):,} training texts; not a comparison)")
     clf.save(out, overwrite=args.overwrite)
@@ -203,6 +207,8 @@ def predict(args: argparse.Namespace) -> None:
         raise UsageError(f"--out {args.out} is a directory; give the path of the CSV file to write")
     if args.csv is not None and Path(args.out).exists() and not args.overwrite:
         raise UsageError(f"--out {args.out} exists; pass --overwrite to replace it, or name a new file")
+    if args.csv is not None and unwritable_reason(args.out):
+        raise UsageError(f"--out {args.out}: {unwritable_reason(args.out)}; name a file in a folder you can write to")
     blank = [i + 1 for i, text in enumerate(args.texts) if not text.strip()]
     if blank:
         raise UsageError(f"text {blank[0]} is empty or blank: give texts with words to classify")
@@ -299,7 +305,7 @@ def parser() -> argparse.ArgumentParser:
                             description="Print each text's predicted label and its probability, or "
                             "write a CSV file's rows with predicted_label and one p_<class> column per class.")
     p.add_argument("model", metavar="MODEL_DIR", help="a folder written by textclf train")
-    p.add_argument("texts", nargs="*", metavar="TEXT", help="texts to classify")
+    p.add_argument("texts", nargs="*", default=[], metavar="TEXT", help="texts to classify")
     p.add_argument("--csv", metavar="IN.csv", help="a UTF-8 CSV file whose texts to classify")
     p.add_argument("--text", metavar="COLUMN", help="with --csv: the column holding the texts")
     p.add_argument("--out", metavar="OUT.csv", help="with --csv: the CSV file to write")
