@@ -207,8 +207,9 @@ def predict(args: argparse.Namespace) -> None:
         raise UsageError(f"--out {args.out} is a directory; give the path of the CSV file to write")
     if args.csv is not None and Path(args.out).exists() and not args.overwrite:
         raise UsageError(f"--out {args.out} exists; pass --overwrite to replace it, or name a new file")
-    if args.csv is not None and unwritable_reason(args.out):
-        raise UsageError(f"--out {args.out}: {unwritable_reason(args.out)}; name a file in a folder you can write to")
+    problem = unwritable_reason(args.out) if args.csv is not None else None
+    if problem:
+        raise UsageError(f"--out {args.out}: {problem}; name a file in a folder you can write to")
     blank = [i + 1 for i, text in enumerate(args.texts) if not text.strip()]
     if blank:
         raise UsageError(f"text {blank[0]} is empty or blank: give texts with words to classify")

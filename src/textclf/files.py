@@ -255,10 +255,15 @@ def _store(stream: BinaryIO, remote: RemoteFile, target: Path, origin: str, tota
     return target
 
 
+def _nearest_existing_parent(target: str | Path) -> Path | None:
+    """The closest folder above ``target`` that exists (or the file standing where one should be)."""
+    return next((p for p in Path(target).absolute().parents if p.exists()), None)
+
+
 def unwritable_reason(target: str | Path) -> str | None:
     """Why ``target`` (a file or folder to create) cannot be written, or None: its nearest existing
     folder is a file, or not writable. Checked before slow work, so that it fails first."""
-    parent = next((p for p in Path(target).absolute().parents if p.exists()), None)
+    parent = _nearest_existing_parent(target)
     if parent is not None and not parent.is_dir():
         return f"{parent} is a file, so nothing can be made under it at {target}"
     if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
@@ -268,8 +273,8 @@ def unwritable_reason(target: str | Path) -> str | None:
 
 def cache_write_error(target: Path, err: OSError) -> CacheWriteError:
     """A :class:`CacheWriteError` that says why ``target`` could not be written."""
-    blocker = next((p for p in target.parents if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
+    blocker = _nearest_existing_parent(target)
+    if blocker is not None and not blocker.is_dir():
         hint = f"{blocker} is a file, not a directory"
     elif err.errno == errno.ENOSPC:
         hint = "the disk is full: free some space"
