@@ -487,11 +487,14 @@ def test_results_save_records_the_threads_and_precision_a_chapter_names(results_
     results.save("99_demo", {"x": 1.0})
     run = json.loads((results_dir / "99_demo.json").read_text())["run"]
     assert run["threads"] == torch.get_num_threads() and run["precision"] == training.precision()
+    results.save("99_demo", {"x": 1.0}, threads=" 2 ")  # what " and ".join gives for one choice
+    assert json.loads((results_dir / "99_demo.json").read_text())["run"]["threads"] == 2
 
 
 @pytest.mark.parametrize("options,error,message", [
     ({"threads": 0}, ValueError, "threads must be at least 1"),
     ({"threads": 2.5}, TypeError, "threads must be a short text or int"),
+    ({"threads": "0"}, ValueError, "threads must be at least 1"),
     ({"precision": ""}, ValueError, "precision must be a non-empty text"),
     ({"precision": 16}, TypeError, "precision must be a short text"),
 ])

@@ -234,4 +234,9 @@ def test_quick_mode_from_the_environment_says_it_is_no_comparison(tmp_path, caps
     data = write_csv(tmp_path / "d.csv", labelled_rows(2))
     status, out, _ = run(capsys, "train", data, "--text", "review", "--label", "sentiment", "--out", tmp_path / "m",
                          *SMALL)
+    assert status == 0 and "(TEXTCLF_QUICK=1: the BiLSTM trained on a few batches" in out
+    assert "not a comparison" in out
+    monkeypatch.delenv("TEXTCLF_QUICK")
+    status, out, _ = run(capsys, "train", data, "--text", "review", "--label", "sentiment", "--out", tmp_path / "n",
+                         "--quick", *SMALL)
     assert status == 0 and "(--quick: the BiLSTM trained on a few batches" in out and "not a comparison" in out

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+from pathlib import Path
 
 import pytest
 
@@ -210,3 +211,19 @@ def test_unwritable_reason_finds_a_file_in_the_way(tmp_path):
     (tmp_path / "plain").write_text("x")
     assert unwritable_reason(tmp_path / "plain" / "out.csv") == (
         f"{tmp_path / 'plain'} is a file, so nothing can be made under it at {tmp_path / 'plain' / 'out.csv'}")
+
+
+def test_unwritable_reason_names_a_folder_without_write_permission(tmp_path, monkeypatch):
+    # The tests may run as root, for whom os.access always says yes: stand in for a read-only folder.
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    asked = []
+
+    def access(path, mode):
+        asked.append((Path(path), mode))
+        return Path(path) != locked
+
+    monkeypatch.setattr(files.os, "access", access)
+    assert files.unwritable_reason(locked / "new" / "out.csv") == f"no permission to write in {locked}"
+    assert asked == [(locked, os.W_OK | os.X_OK)]  # asked of the nearest folder that exists
+    assert files.unwritable_reason(tmp_path / "out.csv") is None

@@ -234,6 +234,10 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         check_real(self.lr, "lr", 0, low_open=True)
         check_real(self.valid_fraction, "valid_fraction", 0, 0.5, low_open=True)
 
+    def _quick(self) -> bool:
+        """Whether fit caps its work: ``quick`` when given, else ``TEXTCLF_QUICK``."""
+        return settings.quick_mode() if self.quick is None else bool(self.quick)
+
     # ------------------------------------------------------------------------------------- training
     def fit(self, texts, labels, validation: tuple | None = None) -> TextClassifier:
         """Train on ``texts`` and ``labels``; returns ``self``.
@@ -268,7 +272,7 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         y_train = np.array([index[y] for y in train_labels])
         y_valid = np.array([index[y] for y in valid_labels])
 
-        quick = settings.quick_mode() if self.quick is None else bool(self.quick)
+        quick = self._quick()
         epochs = self.epochs
         if quick:  # what training.fit's quick mode trains on, also without TEXTCLF_QUICK
             cap = training.QUICK_BATCHES * self.batch_size

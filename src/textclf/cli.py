@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import settings
 from .files import DataError, atomic_write, unwritable_reason
 
 _WHOLE = re.compile(r"^[+-]?\d+$")
@@ -185,8 +184,8 @@ def train(args: argparse.Namespace) -> None:
     best_c = max(baseline_scores, key=baseline_scores.get)
     print(f"validation accuracy on {len(valid_texts):,} texts: BiLSTM {accuracy:.2%} ({seconds:.0f} s) | "
           f"TF-IDF + logistic regression (C={best_c:g}, chosen on validation) {baseline_scores[best_c]:.2%}")
-    if clf.quick if clf.quick is not None else settings.quick_mode():
-        print("(--quick: the BiLSTM trained on a few batches for at most 2 epochs, the TF-IDF model on all "
+    if clf._quick():
+        print(f"({'--quick' if args.quick else 'TEXTCLF_QUICK=1'}: the BiLSTM trained on a few batches for at most 2 epochs, the TF-IDF model on all "
               f"{len(train_texts):,} training texts; not a comparison)")
     clf.save(out, overwrite=args.overwrite)
     print(f"saved the model to {out}")

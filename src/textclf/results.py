@@ -93,10 +93,14 @@ def save(stem: str, metrics: dict[str, float], device: torch.device | None = Non
 
 
 def _run_note(value: object, name: str, integer: bool = False) -> object:
-    """``value`` if it is a short non-empty text (or, with ``integer``, an int >= 1), else a clear error."""
+    """``value`` if it is a short non-empty text (or, with ``integer``, an int >= 1), else a clear error.
+
+    With ``integer``, a text of digits alone (``"2"``) is saved as the number, as an int would be."""
     if isinstance(value, str):
         if not 0 < len(value.strip()) <= 40:
             raise ValueError(f"{name} must be a non-empty text of at most 40 characters, got {value!r:.60}")
+        if integer and value.strip().isascii() and value.strip().isdigit():
+            return check_int(int(value), name, 1)
         return value.strip()
     if integer and isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return check_int(value, name, 1)
