@@ -10,11 +10,16 @@ LOCKER := .venv-lock
 # Offline data: use the datasets mirror beside the checkout when there is one.
 export TEXTCLF_DATA_MIRROR ?= $(abspath $(wildcard ../shared/datasets))
 
+# torch comes first, from PyTorch's CPU index as well as PyPI: pip prefers its 2.13.0+cpu to PyPI's
+# 2.13.0, which on Linux is the CUDA build (several GB). Where that index cannot be reached, pip
+# warns and takes the wheel it finds elsewhere (here, a local CPU wheel; on Linux, PyPI's CUDA one).
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+
 .PHONY: book test unit notebooks browser lab lab-test results lock assignments compat clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet torch==2.13.0   # the CPU wheel; first, so nothing pulls a CUDA build
+	$(BIN)/pip install --quiet --retries 1 --extra-index-url $(TORCH_INDEX) torch==2.13.0
 	$(BIN)/pip install --quiet -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@

@@ -32,7 +32,8 @@ def test_lock_pins_cpu_torch_and_no_cuda_package():
     assert len(lock) > 100  # the whole tree, not just the direct requirements
 
 
-def test_make_installs_torch_first_then_the_lock():
+def test_make_installs_cpu_torch_first_then_the_lock():
     recipe = (ROOT / "Makefile").read_text()
-    torch_at, lock_at = recipe.index("pip install --quiet torch==2.13.0"), recipe.index("-r requirements.lock")
+    torch_at, lock_at = recipe.index("--extra-index-url $(TORCH_INDEX) torch==2.13.0"), recipe.index("-r requirements.lock")
     assert torch_at < lock_at
+    assert "TORCH_INDEX ?= https://download.pytorch.org/whl/cpu" in recipe  # where the 2.13.0+cpu wheel is
