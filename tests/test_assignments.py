@@ -168,3 +168,83 @@ def test_student_notebook_has_no_solution_and_no_hidden_test(name, dist):
     with zipfile.ZipFile(autograder_zip(dist, name)) as archive:
         graded = "\n".join(archive.read(n).decode() for n in archive.namelist() if n.startswith("tests/"))
     assert all(f"def {test}(" in graded for test in hidden), "a hidden test is missing from autograder.zip"
+
+
+# --- the hidden tests judge the answer, not its names: checked directly, without otter ------------
+
+def _definitions(name: str, *wanted: str) -> dict:
+    """The functions or classes ``wanted`` from the cells of a source notebook, with what they import."""
+    import ast
+
+    import numpy as np
+    import torch
+    from torch import nn
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    namespace = {"np": np, "torch": torch, "nn": nn, "pack_padded_sequence": pack_padded_sequence}
+    missing = set(wanted)
+    for cell in nbformat.read(ROOT / "assignments" / f"{name}.ipynb", as_version=4).cells:
+        if cell.cell_type == "code" and any(f" {w}(" in cell.source for w in missing):
+            found = [node for node in ast.parse(cell.source).body if getattr(node, "name", None) in missing]
+            exec(compile(ast.Module(body=found, type_ignores=[]), name, "exec"), namespace)
+            missing -= {node.name for node in found}
+    assert not missing, f"not defined in {name}: {sorted(missing)}"
+    return namespace
+
+
+def _renamed(solution):
+    """The solution's model kept under another attribute name (a student's own naming)."""
+    from torch import nn
+
+    class Renamed(nn.Module):
+        def __init__(self, *args, **kwargs):
+            super().__init__()
+            self.inner_model = solution(*args, **kwargs)
+
+        def forward(self, ids, lengths):
+            return self.inner_model(ids, lengths)
+
+    return Renamed
+
+
+@pytest.mark.parametrize("test_name,model_name", [("test_cnn_ignores_padding", "ConvMaxPool"),
+                                                  ("test_cnn_lstm_ignores_padding", "ConvLSTM")])
+def test_padding_tests_accept_a_convolution_under_any_name(test_name, model_name):
+    test = _definitions("02_battlefield", test_name)[test_name]
+    test(_renamed(_definitions("02_battlefield", model_name, "pad_mask")[model_name]))
+
+
+def test_bilstm_test_needs_the_last_layer_and_dropout_whatever_the_names():
+    import torch
+    from torch import nn
+
+    test = _definitions("01_sentiment_rnns", "test_bilstm_reads_the_last_layer_with_dropout")[
+        "test_bilstm_reads_the_last_layer_with_dropout"]
+    solution = _definitions("01_sentiment_rnns", "BiLSTM")["BiLSTM"]
+    test(solution)
+    test(_renamed(solution))
+
+    class FirstLayer(solution):  # reads the first layer's states, h_n[0] and h_n[1]
+        def forward(self, ids, lengths):
+            packed = nn.utils.rnn.pack_padded_sequence(self.dropout(self.embedding(ids)), lengths.cpu(),
+                                                       batch_first=True, enforce_sorted=False)
+            _, (h_n, _) = self.lstm(packed)
+            return self.fc(self.dropout(torch.cat([h_n[0], h_n[1]], dim=1)))
+
+    class NoDropout(solution):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.dropout = nn.Identity()
+
+    for wrong in (FirstLayer, NoDropout):
+        with pytest.raises(AssertionError):
+            test(wrong)
+
+
+def test_sigmoid_test_accepts_a_clipped_sigmoid():
+    import numpy as np
+
+    test = _definitions("03_lstm_cell", "test_sigmoid_extremes")["test_sigmoid_extremes"]
+    test(lambda z: 1 / (1 + np.exp(-np.clip(z, -500, 500))))  # 7e-218 at -1000, no overflow
+    with pytest.raises(AssertionError):
+        test(lambda z: np.full_like(z, 0.5))
