@@ -139,3 +139,24 @@ def test_a_tutorial_number_sits_beside_the_metric_it_names(monkeypatch, tmp_path
 )
 def test_a_run_from_uncommitted_changes_says_so_outside_the_code_span(commit, shown):
     assert results_page.fmt_commit(commit) == shown
+
+
+def test_each_panel_says_in_words_how_the_best_sequence_model_fared_against_the_linear_one():
+    page = results_page.render()
+    records, references = results_page.load_results(), results_page.load_references()
+    said = 0
+    for _, panels in results_page.dataset_panels(records, references, results_page.toc_docs()):
+        for panel, rows in panels:
+            for best in (b for b in rows if b.role == "best"):
+                (linear,) = [b for b in rows if b.role == "linear" and b.split == best.split]
+                gap = best.value - linear.value
+                if panel.measure == "accuracy":
+                    word = "ties with" if abs(gap) < 0.01 else "is ahead of" if gap > 0 else "is behind"
+                else:
+                    word = "is ahead of" if gap < 0 else "is behind"
+                sentence = (f"On {best.split}, the best sequence model {word} the linear baseline: "
+                            f"{results_page.shown_value(best.value, panel.measure)} against "
+                            f"{results_page.shown_value(linear.value, panel.measure)}")
+                assert sentence in page
+                said += 1
+    assert said >= 5  # IMDb, AG News, both star measures, both tweet splits

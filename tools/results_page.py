@@ -59,6 +59,10 @@ HEADLINES: dict[str, list[tuple[str, str]]] = {
         ("per_token_ratio.packed_over_bucketed.bucketed_batches",
          "time per real token on bucketed batches, packed / unpacked"),
         ("trained.ratio.padded.flush_off_over_on", "denormals kept / flushed after some training"),
+        ("matmul.gflops_fp32", "2048 x 2048 matrix multiply, float32: GFLOP/s"),
+        ("matmul.gflops_bf16", "the same in bfloat16: GFLOP/s"),
+        ("step.gflops_fp32", "chapter 6's training step (128 units), float32: GFLOP/s"),
+        ("step.gflops_bf16", "the same step under bfloat16 autocast: GFLOP/s"),
     ],
     "04_rnn_baseline_imdb": [
         ("test_accuracy", "the lecture's RNN and training (SGD): test accuracy"),
@@ -74,6 +78,62 @@ HEADLINES: dict[str, list[tuple[str, str]]] = {
         ("rnn.test_accuracy", "RNN: test accuracy"),
         ("lstm.test_accuracy", "LSTM: test accuracy"),
         ("cnn_lstm.test_accuracy", "CNN + LSTM: test accuracy"),
+    ],
+    "06_advanced_bilstm_glove": [
+        ("lecture.test_accuracy", "the lecture's recipe (GloVe 50d, 128 hidden units, 5 epochs): test accuracy"),
+        ("best.valid_accuracy", "the model chosen on validation (pooling, more epochs): validation accuracy"),
+        ("best.test_accuracy", "the model chosen on validation: test accuracy"),
+        ("tfidf_logreg.test_accuracy", "TF-IDF + logistic regression (words and word pairs): test accuracy"),
+        ("fast_vs_packed.hidden_128.80th_percentile.speedup",
+         "training step, packed / fast reader (128 units, the 80th-percentile batch)"),
+        ("precision.fp32_valid_accuracy", "chosen variant, 2 epochs in float32: validation accuracy"),
+        ("precision.bf16_valid_accuracy", "the same in bfloat16: validation accuracy"),
+        ("precision.bf16_speedup", "bfloat16 over float32: training speed (median seconds per epoch)"),
+    ],
+    "07_ag_news_lstms": [
+        ("train_examples", "texts trained on in this run"),
+        ("lstm_50.test_accuracy", "the tutorial's second approach (50 tokens): test accuracy, mean of 10 evaluations"),
+        ("lstm_50_fixed.test_accuracy", "the same without a random start or padding read: test accuracy"),
+        ("fixed.valid_accuracy", "bidirectional LSTM with pooling and GloVe: validation accuracy"),
+        ("fixed.test_accuracy", "bidirectional LSTM with pooling and GloVe: test accuracy"),
+        ("tfidf_logreg.test_accuracy", "TF-IDF + logistic regression: test accuracy"),
+    ],
+    "08_star_ratings": [
+        ("tutorial_model.test_accuracy", "the tutorial's LSTM, rebuilt: test accuracy"),
+        ("tutorial_model.test_rmse", "the tutorial's LSTM, rebuilt: test RMSE (stars)"),
+        ("majority.test_accuracy", "always five stars: test accuracy"),
+        ("mean.test_rmse", "always the training mean: test RMSE"),
+        ("best_accuracy.test_accuracy",
+         "chosen on validation for accuracy (TF-IDF + logistic regression, title and text): test accuracy"),
+        ("best_rmse.test_rmse", "chosen on validation for RMSE (bidirectional LSTM, regression head): test RMSE"),
+        ("tfidf_best_rmse.test_rmse", "TF-IDF + logistic regression (title and text), expected rating: test RMSE"),
+    ],
+    "09_char_level_tweets": [
+        ("tutorial_model.grouped_split.test_accuracy", "the tutorial's character model, grouped split: test accuracy"),
+        ("char_lstm.grouped_split.valid_accuracy", "128-unit character LSTM, grouped split: validation accuracy"),
+        ("char_lstm.grouped_split.test_accuracy", "the same: test accuracy"),
+        ("tfidf_char.grouped_split.valid_accuracy",
+         "character n-gram TF-IDF + logistic regression, grouped split: validation accuracy"),
+        ("tfidf_char.grouped_split.test_accuracy", "the same: test accuracy"),
+        ("char_lstm.random_split.test_accuracy", "character LSTM, random split (copies leak): test accuracy"),
+        ("precision.bf16_speedup", "bfloat16 over float32: training speed of the character LSTM"),
+    ],
+    "10_pretraining": [
+        ("lm.valid_perplexity", "language model after 3 epochs: validation perplexity"),
+        ("glove_only.test_accuracy", "LSTM started from GloVe only: test accuracy"),
+        ("pretrained.test_accuracy", "LSTM fine-tuned from the language model chosen on validation: test accuracy"),
+        ("tfidf_logreg.test_accuracy", "TF-IDF + logistic regression: test accuracy"),
+        ("ensemble.weight", "weight of the LSTM in the average, chosen on validation"),
+        ("chosen.valid_accuracy", "the model chosen on validation (the average): validation accuracy"),
+        ("chosen.test_accuracy", "the model chosen on validation: test accuracy"),
+    ],
+    "11_your_own_data": [
+        ("classes", "departments (classes)"),
+        ("bilstm.valid_accuracy", "the textclf BiLSTM: validation accuracy"),
+        ("tfidf_logreg.valid_accuracy", "TF-IDF + logistic regression: validation accuracy"),
+        ("bilstm.test_accuracy", "the textclf BiLSTM (chosen on validation): test accuracy"),
+        ("tfidf_logreg.test_accuracy", "TF-IDF + logistic regression: test accuracy"),
+        ("majority.valid_accuracy", "always the largest department: validation accuracy"),
     ],
 }
 # For a results file not listed above: its numbers whose names say they are scores.
@@ -270,7 +330,9 @@ DATASETS = (
         "Is a movie review positive or negative? Accuracy on the IMDb test reviews.",
         IMDB,
         (Panel("accuracy",
-               (Tutorials("06_advanced_bilstm_glove"), Tutorials("04_rnn_baseline_imdb"),
+               (Tutorials("06_advanced_bilstm_glove",
+                          ours_label="The lecture's advanced model (GloVe 50d, 128 hidden units)"),
+                Tutorials("04_rnn_baseline_imdb"),
                 Tutorials("05_contestants", "lstm.test_accuracy", "This book's LSTM contestant", "sequence")),
                (Ours("best", "06_advanced_bilstm_glove", "best.test_accuracy",
                      "Bidirectional LSTM with GloVe", note="chosen on validation"),
@@ -532,7 +594,28 @@ def dataset_sections(records: dict, references: list[dict], docs: set[str]) -> l
                 cells += [f"{b.trained_on:,} texts" if b.trained_on else "-"] if trained else []
                 value = shown_value(b.value, panel.measure) + _range(b, panel.measure, " (", ")")
                 out.append("| " + " | ".join([*cells, value, b.source]) + " |")
-            out.append("")
+            out += ["", *verdicts(panel, rows)]
+    return out
+
+
+def verdicts(panel: Panel, rows: list[Bar]) -> list[str]:
+    """Per split, one sentence: the best sequence model against the linear baseline, as the numbers
+    show it (one run each: under a point of accuracy is a tie)."""
+    out = []
+    for best in (b for b in rows if b.role == "best"):
+        linear = [b for b in rows if b.role == "linear" and b.split == best.split]
+        if len(linear) != 1:
+            continue
+        gap = best.value - linear[0].value
+        better = gap > 0 if panel.measure == "accuracy" else gap < 0
+        if panel.measure == "accuracy" and abs(gap) < 0.01:
+            word = "ties with"
+        else:
+            word = "is ahead of" if better else "is behind"
+        out += [f"On {best.split}, the best sequence model {word} the linear baseline: "
+                f"{shown_value(best.value, panel.measure)} against {shown_value(linear[0].value, panel.measure)}"
+                f" ({'accuracy' if panel.measure == 'accuracy' else 'RMSE'}, {MEASURES[panel.measure][1]}; one run each"
+                + ("; under a point apart counts as a tie)." if panel.measure == "accuracy" else ")."), ""]
     return out
 
 
@@ -558,12 +641,13 @@ def render() -> str:
         "Wall time is the whole notebook, from `training.setup()` to the saved results. The machine "
         "is the device, the processor (recorded since 2026-12-02) and the torch version; the load is "
         "the 1-minute load average when the run started, then the 1-, 5- and 15-minute averages when "
-        "it ended. Older runs did not record the thread count, seed, commit and load. Seconds are "
+        "it ended; the precision is the number format training used (fp32: float32, bf16: bfloat16 "
+        "autocast). Older runs did not record the thread count, seed, commit and load. Seconds are "
         "comparable only between runs on the same processor.",
         "",
-        "| chapter | mode | machine | threads | seed | commit | wall time | "
+        "| chapter | mode | machine | threads | precision | seed | commit | wall time | "
         "load: start; end | date |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for stem, record in records.items():
         run = record["run"]
@@ -572,13 +656,19 @@ def render() -> str:
         commit = fmt_commit(run.get("commit"))
         machine = "; ".join([*(str(run[k]) for k in ("device", "processor") if k in run),
                              f"torch {run.get('torch', NOT_RECORDED)}"])
+        start = run.get("load_average_at_start")
         out.append("| " + " | ".join([
             _name(stem, docs), run.get("mode", NOT_RECORDED), _cell(machine),
-            str(run.get("threads", NOT_RECORDED)),
+            str(run.get("threads", NOT_RECORDED)), str(run.get("precision", NOT_RECORDED)),
             str(run.get("seed", NOT_RECORDED)), commit, wall(run.get("wall_seconds")),
-            f"{run.get('load_average_at_start', NOT_RECORDED)}; {load}",
+            f"{NOT_RECORDED if start is None else f'{start:.2f}'}; {load}",
             run.get("date", NOT_RECORDED),
         ]) + " |")
+    chapters = [r["run"] for stem, r in records.items()
+                if f"chapters/{stem}" in docs and r["run"].get("mode") == "full"]
+    if chapters and all(run.get("wall_seconds") is not None for run in chapters):
+        total = wall(sum(run["wall_seconds"] for run in chapters))
+        out += ["", f"The full runs of the {len(chapters)} chapters above took {total} together."]
     out += ["", "## Each chapter's numbers", ""]
     for stem, record in records.items():
         metrics = record["metrics"]
