@@ -61,8 +61,9 @@ HEADLINES: dict[str, list[tuple[str, str]]] = {
         ("trained.ratio.padded.flush_off_over_on", "denormals kept / flushed after some training"),
         ("matmul.gflops_fp32", "2048 x 2048 matrix multiply, float32: GFLOP/s"),
         ("matmul.gflops_bf16", "the same in bfloat16: GFLOP/s"),
-        ("step.gflops_fp32", "chapter 6's training step (128 units), float32: GFLOP/s"),
-        ("step.gflops_bf16", "the same step under bfloat16 autocast: GFLOP/s"),
+        ("step.gflops_fp32", "chapter 6's training step (128 units, 64 reviews of 256 tokens), float32: "
+         "GFLOP/s of its LSTM products"),
+        ("step.gflops_bf16", "the same step under bfloat16 autocast: GFLOP/s of its LSTM products"),
     ],
     "04_rnn_baseline_imdb": [
         ("test_accuracy", "the lecture's RNN and training (SGD): test accuracy"),
@@ -81,7 +82,8 @@ HEADLINES: dict[str, list[tuple[str, str]]] = {
     ],
     "06_advanced_bilstm_glove": [
         ("lecture.test_accuracy", "the lecture's recipe (GloVe 50d, 128 hidden units, 5 epochs): test accuracy"),
-        ("best.valid_accuracy", "the model chosen on validation (pooling, more epochs): validation accuracy"),
+        ("best.valid_accuracy",
+         "the model chosen on validation (lower-case GloVe lookup, pooling, more epochs): validation accuracy"),
         ("best.test_accuracy", "the model chosen on validation: test accuracy"),
         ("tfidf_logreg.test_accuracy", "TF-IDF + logistic regression (words and word pairs): test accuracy"),
         ("fast_vs_packed.hidden_128.80th_percentile.speedup",
@@ -363,14 +365,15 @@ DATASETS = (
         (STARS,),
         tuple(Panel(measure, (Tutorials(STARS),),
                     (Ours("rebuild", STARS, f"tutorial_model.test_{measure}", "The tutorial's LSTM"),
-                     Ours("best", STARS, f"bilstm_regression_title_text.test_{measure}",
-                          "Bidirectional LSTM regression, title and text",
-                          note="chosen on validation RMSE"),
+                     Ours("best", STARS, f"{best}.test_{measure}", best_label, note=f"chosen on validation {how}"),
                      Ours("linear", STARS, f"tfidf.test_{measure}", LINEAR,
                           note="chosen on validation for this measure"),
                      Ours("constant", STARS, f"{constant}.test_{measure}", label)))
-              for measure, constant, label in [("accuracy", "majority", "Always the most frequent rating"),
-                                               ("rmse", "mean", "Always the mean training rating")]),
+              for measure, constant, label, best, best_label, how in [
+                  ("accuracy", "majority", "Always the most frequent rating", "lstm_classes_title_text_arg_max",
+                   "LSTM classifier, title and text, most likely star", "accuracy among the LSTMs"),
+                  ("rmse", "mean", "Always the mean training rating", "bilstm_regression_title_text",
+                   "Bidirectional LSTM regression, title and text", "RMSE")]),
     ),
     DataSet(
         "tweets", "Tweets: positive or negative",
@@ -381,7 +384,7 @@ DATASETS = (
         (Panel("accuracy", (Tutorials(TWEETS),), tuple(
             Ours(role, TWEETS, f"{model}.{split}_split.test_accuracy", label, f"test, {split} split",
                  note="chosen on validation" if role == "best" else "")
-            for role, model, label in [("rebuild", "tutorial_model", "The tutorial's character LSTM"),
+            for role, model, label in [("rebuild", "tutorial_model", "The tutorial's character-level LSTM"),
                                        ("best", "char_lstm", "Character LSTM"),
                                        ("linear", "tfidf_char",
                                         "Character n-gram TF-IDF + logistic regression")]
@@ -403,6 +406,8 @@ def _our_bar(role: str, chapter: str, key: str, label: str, split: str, records:
         return None
     if not split:
         split = "validation" if "valid" in key else "test"
+        if grouping := re.search(r"\b(random|grouped)_split\b", key):
+            split += f", {grouping.group(1)} split"
     if split == "test" and TEST_KEY in metrics:
         split = f"test, {metrics[TEST_KEY]:,} texts"
     stem = key.removesuffix("test_accuracy")
@@ -642,12 +647,12 @@ def render() -> str:
         "is the device, the processor (recorded since 2026-12-02) and the torch version; the load is "
         "the 1-minute load average when the run started, then the 1-, 5- and 15-minute averages when "
         "it ended; the precision is the number format training used (fp32: float32, bf16: bfloat16 "
-        "autocast). Older runs did not record the thread count, seed, commit and load. Seconds are "
+        "autocast). Older runs did not record the thread count, precision, seed, commit and load. Seconds are "
         "comparable only between runs on the same processor.",
         "",
-        "| chapter | mode | machine | threads | precision | seed | commit | wall time | "
+        "| chapter | mode | machine | threads; precision | seed | commit | wall time | "
         "load: start; end | date |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for stem, record in records.items():
         run = record["run"]
@@ -659,7 +664,7 @@ def render() -> str:
         start = run.get("load_average_at_start")
         out.append("| " + " | ".join([
             _name(stem, docs), run.get("mode", NOT_RECORDED), _cell(machine),
-            str(run.get("threads", NOT_RECORDED)), str(run.get("precision", NOT_RECORDED)),
+            f"{run.get('threads', NOT_RECORDED)}; {run.get('precision', NOT_RECORDED)}",
             str(run.get("seed", NOT_RECORDED)), commit, wall(run.get("wall_seconds")),
             f"{NOT_RECORDED if start is None else f'{start:.2f}'}; {load}",
             run.get("date", NOT_RECORDED),
