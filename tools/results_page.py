@@ -16,7 +16,6 @@ import io
 import json
 import re
 import sys
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -484,8 +483,21 @@ def alt_text(dataset: DataSet, panels: list[tuple[Panel, list[Bar]]]) -> str:
     return f"Bar chart, {dataset.title}. " + " ".join(parts)
 
 
-def _wrapped(text: str, width: int) -> list[str]:
-    return textwrap.wrap(text, width) or [""]
+def _wrapped(text: str, points: float, size: float) -> list[str]:
+    """``text`` in lines no wider than ``points`` when set in DejaVu Sans at ``size`` points
+    (measured, not counted: a line of wide letters is cut sooner)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    font = FontProperties(family="DejaVu Sans", size=size)
+    lines: list[str] = []
+    for word in text.split():
+        joined = f"{lines[-1]} {word}" if lines else word
+        if lines and TextPath((0, 0), joined, prop=font).get_extents().width <= points:
+            lines[-1] = joined
+        else:
+            lines.append(word)
+    return lines or [""]
 
 
 def figure_svg(dataset: DataSet, panels: list[tuple[Panel, list[Bar]]]) -> bytes:
@@ -499,9 +511,11 @@ def figure_svg(dataset: DataSet, panels: list[tuple[Panel, list[Bar]]]) -> bytes
     # Heights in inches: a name line, a detail line, the bar and the space under it.
     width, name_h, detail_h, bar_h, space = 4.2, 0.21, 0.18, 0.26, 0.14
     title_h, axis_h, gap = 0.5, 0.4, 0.35
+    text_points = 0.94 * width * 72 - 6  # the axes' width in points, less a margin
     layouts = []
     for panel, rows in panels:
-        lines = [(_wrapped(b.label.replace("`", ""), 46), _wrapped(_row_detail(b), 60)) for b in rows]
+        lines = [(_wrapped(b.label.replace("`", ""), text_points, 12),
+                  _wrapped(_row_detail(b), text_points, 10)) for b in rows]
         heights = [name_h * len(n) + detail_h * len(d) + bar_h + space for n, d in lines]
         layouts.append((panel, rows, lines, heights))
     height = sum(title_h + sum(h) + axis_h for *_, h in layouts) + gap * (len(panels) - 1)
@@ -550,6 +564,13 @@ def figure_svg(dataset: DataSet, panels: list[tuple[Panel, list[Bar]]]) -> bytes
             else:
                 ax.set_xticks([t for t in ax.get_xticks() if 0 <= t <= limit])
             ax.tick_params(axis="x", labelsize=10)
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        cut = [t.get_text() for ax in fig.axes for t in ax.texts
+               if t.get_window_extent(renderer).x1 > fig.bbox.x1 + 0.5]
+        if cut:
+            raise ValueError(f"{dataset.slug}: text runs past the figure's right edge: {cut}")
         buffer = io.BytesIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
