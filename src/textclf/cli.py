@@ -185,7 +185,8 @@ def train(args: argparse.Namespace) -> None:
     print(f"validation accuracy on {len(valid_texts):,} texts: BiLSTM {accuracy:.2%} ({seconds:.0f} s) | "
           f"TF-IDF + logistic regression (C={best_c:g}, chosen on validation) {baseline_scores[best_c]:.2%}")
     if clf._quick():
-        print(f"({'--quick' if args.quick else 'TEXTCLF_QUICK=1'}: the BiLSTM trained on a few batches for at most 2 epochs, the TF-IDF model on all "
+        source = "--quick" if args.quick else "TEXTCLF_QUICK=1"
+        print(f"({source}: the BiLSTM trained on a few batches for at most 2 epochs, the TF-IDF model on all "
               f"{len(train_texts):,} training texts; not a comparison)")
     clf.save(out, overwrite=args.overwrite)
     print(f"saved the model to {out}")

@@ -97,11 +97,12 @@ def _run_note(value: object, name: str, integer: bool = False) -> object:
 
     With ``integer``, a text of digits alone (``"2"``) is saved as the number, as an int would be."""
     if isinstance(value, str):
-        if not 0 < len(value.strip()) <= 40:
+        text = value.strip()
+        if not 0 < len(text) <= 40:
             raise ValueError(f"{name} must be a non-empty text of at most 40 characters, got {value!r:.60}")
-        if integer and value.strip().isascii() and value.strip().isdigit():
-            return check_int(int(value), name, 1)
-        return value.strip()
+        if integer and text.isascii() and text.isdigit():
+            return check_int(int(text), name, 1)
+        return text
     if integer and isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return check_int(value, name, 1)
     raise TypeError(f"{name} must be a short text{' or int' if integer else ''}, got {type(value).__name__}")
