@@ -68,6 +68,17 @@ def test_int_labels_stay_ints_and_three_classes():
         clf.score(texts, [str(y) for y in labels])
 
 
+def test_score_names_labels_the_model_never_saw(fitted):
+    clf, texts, labels = fitted
+    with pytest.raises(ValueError, match=r"none of the labels is a class the model knows \('negative', 'positive'\); its classes are \['neg', 'pos'\]"):
+        clf.score(texts, ["positive" if y == "pos" else "negative" for y in labels])
+    renamed = ["neutral"] + labels[1:]  # one row of a class that training never had
+    with pytest.warns(UserWarning, match=r"1 of \d+ labels are classes the model never saw \('neutral'\); they count as wrong"):
+        partly = clf.score(texts, renamed)
+    predicted = clf.predict(texts)
+    assert partly == pytest.approx(np.mean([p == y for p, y in zip(predicted, renamed)]))
+
+
 def test_empty_and_100k_token_texts_are_predicted(fitted):
     clf = fitted[0]
     long_text = " ".join(["good", "bad", "film"] * 33_334)  # 100,002 tokens

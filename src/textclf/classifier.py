@@ -41,6 +41,7 @@ import random
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -378,12 +379,24 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[probabilities.argmax(axis=1)]
 
     def score(self, texts, labels, sample_weight=None) -> float:
-        """Accuracy of ``predict(texts)`` against ``labels``."""
+        """Accuracy of ``predict(texts)`` against ``labels``; a label the model never saw counts as
+        wrong and is named in a warning, and labels of which the model knows none are refused."""
         self._check_fitted()
         labels = check_labels(labels)
-        if labels and type(labels[0]) is not type(self.classes_.tolist()[0]):
+        classes = self.classes_.tolist()
+        if labels and type(labels[0]) is not type(classes[0]):
             raise TypeError(f"labels are {type(labels[0]).__name__} but the model's classes are "
-                            f"{type(self.classes_.tolist()[0]).__name__}: {self.classes_.tolist()}")
+                            f"{type(classes[0]).__name__}: {classes}")
+        known = set(classes)
+        unseen = sorted(set(labels) - known)
+        if unseen:
+            shown = ", ".join(map(repr, unseen[:5])) + (", ..." if len(unseen) > 5 else "")
+            if len(unseen) == len(set(labels)):
+                raise ValueError(f"none of the labels is a class the model knows ({shown}); "
+                                 f"its classes are {classes}")
+            rows = sum(label not in known for label in labels)
+            warnings.warn(f"{rows:,} of {len(labels):,} labels are classes the model never saw "
+                          f"({shown}); they count as wrong", UserWarning, stacklevel=2)
         from sklearn.metrics import accuracy_score
 
         return float(accuracy_score(np.asarray(labels), self.predict(texts), sample_weight=sample_weight))
