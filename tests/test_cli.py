@@ -1,4 +1,4 @@
-"""The command line: train, predict and explain on a small CSV; exit codes and messages."""
+"""The command line: train, predict, evaluate and explain on a small CSV; exit codes and messages."""
 
 import contextlib
 import csv
@@ -240,3 +240,45 @@ def test_quick_mode_from_the_environment_says_it_is_no_comparison(tmp_path, caps
     status, out, _ = run(capsys, "train", data, "--text", "review", "--label", "sentiment", "--out", tmp_path / "n",
                          "--quick", *SMALL)
     assert status == 0 and "(--quick: the BiLSTM trained on a few batches" in out and "not a comparison" in out
+
+
+def test_evaluate_scores_a_saved_model_on_a_labelled_file(trained, capsys, tmp_path):
+    rows = [(t, "pos") for t in GOOD] + [(t, "neg") for t in BAD] + [(GOOD[0], "pos"), ("", "neg")]
+    data = write_csv(tmp_path / "held_out.csv", rows)
+    status, out, err = run(capsys, "evaluate", trained[0] / "model", data, "--text", "review",
+                           "--label", "sentiment")
+    assert status == 0 and err == ""
+    assert "dropped 1 of 10 rows with an empty or missing text" in out
+    assert "9 examples, 2 classes: neg (4), pos (5)" in out
+    predicted = [line for line in out.splitlines() if line.startswith("accuracy ")][0]
+    assert "on 9 texts (always answering the file's most common label, pos, would score 55.56%)" in predicted
+    from textclf.classifier import TextClassifier
+    clf = TextClassifier.load(trained[0] / "model")
+    texts, labels = [t for t, _ in rows[:-1]], [y for _, y in rows[:-1]]
+    assert predicted.startswith(f"accuracy {clf.score(texts, labels):.2%} ")  # the same as score
+    assert "precision" in out and "support" in out and out.count("\n   macro avg") == 1
+
+
+def test_evaluate_names_labels_the_model_never_saw(trained, capsys, tmp_path):
+    mixed = write_csv(tmp_path / "mixed.csv", [(GOOD[0], "pos"), (BAD[0], "neg"), (BAD[1], "meh")])
+    status, out, _ = run(capsys, "evaluate", trained[0] / "model", mixed, "--text", "review", "--label", "sentiment")
+    assert status == 0 and "rows whose label the model never saw: 1 ('meh'); they count as wrong" in out
+    assert "meh" in out.split("precision")[1]  # the report has a row for it
+    renamed = write_csv(tmp_path / "renamed.csv", [(GOOD[0], "positive"), (BAD[0], "negative")])
+    status, out, err = run(capsys, "evaluate", trained[0] / "model", renamed, "--text", "review",
+                           "--label", "sentiment")
+    assert status == 2 and "none of its labels is a class the model knows ('negative', 'positive')" in err
+    assert "the model's classes are neg, pos" in err and "accuracy" not in out
+
+
+def test_evaluate_reads_labels_as_the_model_was_trained(tmp_path, capsys):
+    numbered = [(t, "1") for t in GOOD * 3] + [(t, "0") for t in BAD * 3]
+    data = write_csv(tmp_path / "numbered.csv", numbered)
+    assert run(capsys, "train", data, "--text", "review", "--label", "sentiment", "--out", tmp_path / "m",
+               "--quick", *SMALL)[0] == 0
+    one_class = write_csv(tmp_path / "ones.csv", [(GOOD[0], "1"), (GOOD[1], "1")])
+    status, out, _ = run(capsys, "evaluate", tmp_path / "m", one_class, "--text", "review", "--label", "sentiment")
+    assert status == 0 and "2 examples, 1 classes: 1 (2)" in out  # one class is fine for scoring
+    written = write_csv(tmp_path / "written.csv", [(GOOD[0], "1"), (BAD[0], "00")])
+    status, _, err = run(capsys, "evaluate", tmp_path / "m", written, "--text", "review", "--label", "sentiment")
+    assert status == 2 and "the model's classes are whole numbers (0, 1), but line 3 has '00'" in err

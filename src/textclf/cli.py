@@ -1,4 +1,4 @@
-"""The command line: ``textclf train``, ``textclf predict`` and ``textclf explain`` (also ``python -m textclf``).
+"""The command line: ``textclf train``, ``predict``, ``evaluate`` and ``explain`` (also ``python -m textclf``).
 
 Exit status 0 on success, 2 on a usage or data error (one message on stderr, no traceback).
 CSV files are read as UTF-8, every cell as text; a cell that is empty or only spaces is missing.
@@ -122,12 +122,10 @@ def label_values(values: pd.Series, path, column: str) -> list:
     return values.tolist()
 
 
-def read_examples(path: str | Path, text: str, label: str) -> tuple[list[str], list]:
-    """The texts and labels of a CSV file's two named columns, as ``textclf train`` reads them.
+def labelled_rows(path: str | Path, text: str, label: str) -> tuple[list[str], pd.Series]:
+    """A CSV file's texts and its labels as written (spaces trimmed; the index is each row's line).
 
-    Rows with an empty text or label are dropped (the counts are printed); labels are whole
-    numbers if every one is, else class names; fewer than two classes is an error.
-    """
+    Rows with an empty text or label are dropped, and the counts printed."""
     df = read_csv(path)
     need_columns(df, path, text=text, label=label)
     if text == label:
@@ -145,14 +143,45 @@ def read_examples(path: str | Path, text: str, label: str) -> tuple[list[str], l
     spaced = int((df[label] != df[label].str.strip()).sum())
     if spaced:
         print(f"{spaced:,} labels had spaces before or after them, removed (so 'Tops ' is 'Tops')")
-    texts, labels = df[text].tolist(), label_values(df[label].str.strip(), path, label)
+    return df[text].tolist(), df[label].str.strip()
+
+
+def _print_classes(labels: list) -> tuple[np.ndarray, np.ndarray]:
+    """Print how many examples and classes ``labels`` holds; returns the classes and their counts."""
+    classes, counts = np.unique(np.asarray(labels), return_counts=True)
+    print(f"{len(labels):,} examples, {len(classes)} classes: "
+          + ", ".join(f"{c} ({n:,})" for c, n in zip(classes.tolist(), counts.tolist())))
+    return classes, counts
+
+
+def read_examples(path: str | Path, text: str, label: str) -> tuple[list[str], list]:
+    """The texts and labels of a CSV file's two named columns, as ``textclf train`` reads them.
+
+    Rows with an empty text or label are dropped (the counts are printed); labels are whole
+    numbers if every one is, else class names; fewer than two classes is an error.
+    """
+    texts, written = labelled_rows(path, text, label)
+    labels = label_values(written, path, label)
     classes, counts = np.unique(np.asarray(labels), return_counts=True)
     if len(classes) < 2:
         raise UsageError(f"{path}, column {label!r} holds one class only ({classes.tolist()[0]!r}, "
                          f"{counts[0]:,} rows): a classifier needs at least two")
-    print(f"{len(texts):,} examples, {len(classes)} classes: "
-          + ", ".join(f"{c} ({n:,})" for c, n in zip(classes.tolist(), counts.tolist())))
+    _print_classes(labels)
     return texts, labels
+
+
+def labels_like(written: pd.Series, classes: list, path, column: str) -> list:
+    """Labels as written, read as the model's classes are: whole numbers for a model trained on
+    numbers (Python's way of writing them, else an error naming the line), text otherwise."""
+    if isinstance(classes[0], str):
+        return written.tolist()
+    plain = np.array([bool(_WHOLE.match(v)) and str(int(v)) == v for v in written])
+    if not plain.all():
+        row = int(np.flatnonzero(~plain)[0])
+        raise UsageError(f"{path}, column {column!r}: the model's classes are whole numbers "
+                         f"({', '.join(map(str, classes[:6]))}{', ...' if len(classes) > 6 else ''}), "
+                         f"but line {int(written.index[row])} has {written.iloc[row]!r}")
+    return [int(v) for v in written]
 
 
 # ------------------------------------------------------------------------------------------- commands
@@ -243,6 +272,35 @@ def predict(args: argparse.Namespace) -> None:
     print(f"wrote {len(df):,} rows with predicted_label and {', '.join(columns[1:])} to {args.out}")
 
 
+def evaluate(args: argparse.Namespace) -> None:
+    from .classifier import TextClassifier
+    from .metrics import classification_report
+
+    clf = TextClassifier.load(args.model)
+    classes = clf.classes_.tolist()
+    texts, written = labelled_rows(args.data, args.text, args.label)
+    labels = labels_like(written, classes, args.data, args.label)
+    file_classes, counts = _print_classes(labels)
+    known = set(classes)
+    unseen = [c for c in file_classes.tolist() if c not in known]
+    shown = ", ".join(map(repr, unseen[:5])) + (", ..." if len(unseen) > 5 else "")
+    if len(unseen) == len(file_classes):
+        raise UsageError(f"{args.data}, column {args.label!r}: none of its labels is a class the model "
+                         f"knows ({shown}); the model's classes are {', '.join(map(str, classes))}")
+    if unseen:
+        rows = sum(label not in known for label in labels)
+        print(f"rows whose label the model never saw: {rows:,} ({shown}); they count as wrong")
+    predicted = clf.predict(texts).tolist()
+    accuracy = float(np.mean([p == y for p, y in zip(predicted, labels)]))
+    top = int(counts.argmax())
+    print(f"accuracy {accuracy:.2%} on {len(labels):,} texts (always answering the file's most "
+          f"common label, {file_classes[top]}, would score {counts[top] / len(labels):.2%})")
+    names = classes + unseen
+    index = {c: i for i, c in enumerate(names)}
+    print(classification_report([index[y] for y in labels], [index[p] for p in predicted],
+                                [str(c) for c in names]))
+
+
 def explain(args: argparse.Namespace) -> None:
     from .classifier import TextClassifier
 
@@ -279,7 +337,7 @@ _positive, _seed = _whole(1), _whole(0, 2**32 - 1)
 def parser() -> argparse.ArgumentParser:
     top = _Parser(
         prog="textclf", description="Train a bidirectional LSTM text classifier on your own CSV, then "
-        "predict and explain with it.")
+        "predict, evaluate and explain with it.")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("train", help="train on a CSV file and save the model",
@@ -312,6 +370,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="OUT.csv", help="with --csv: the CSV file to write")
     p.add_argument("--overwrite", action="store_true", help="with --csv: replace OUT.csv if it exists")
     p.set_defaults(run=predict)
+
+    p = commands.add_parser("evaluate", help="score a saved model on a labelled CSV file",
+                            description="Accuracy, beside always answering the file's most common "
+                            "label, and precision, recall and F1 per class of a saved model on a "
+                            "labelled CSV file it did not train on.")
+    p.add_argument("model", metavar="MODEL_DIR", help="a folder written by textclf train")
+    p.add_argument("data", metavar="DATA.csv", help="UTF-8 CSV file with a header line")
+    p.add_argument("--text", required=True, metavar="COLUMN", help="the column holding the texts")
+    p.add_argument("--label", required=True, metavar="COLUMN", help="the column holding the labels")
+    p.set_defaults(run=evaluate)
 
     p = commands.add_parser("explain", help="LIME's top words for a text's predicted class",
                             description="Which words pushed the prediction of one text towards its "
