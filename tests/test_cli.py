@@ -269,6 +269,9 @@ def test_evaluate_names_labels_the_model_never_saw(trained, capsys, tmp_path):
                            "--label", "sentiment")
     assert status == 2 and "none of its labels is a class the model knows ('negative', 'positive')" in err
     assert "the model's classes are neg, pos" in err and "accuracy" not in out
+    shouted = write_csv(tmp_path / "shouted.csv", [(GOOD[0], "POS"), (BAD[0], "neg")])
+    status, out, _ = run(capsys, "evaluate", trained[0] / "model", shouted, "--text", "review", "--label", "sentiment")
+    assert status == 0 and "('POS'; labels must match the model's classes exactly, case included)" in out
 
 
 def test_evaluate_reads_labels_as_the_model_was_trained(tmp_path, capsys):

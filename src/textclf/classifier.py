@@ -135,6 +135,19 @@ def check_labels(labels: object, name: str = "labels") -> list:
     return labels
 
 
+def unseen_labels(labels: Sequence, classes: Sequence) -> tuple[list, int, str]:
+    """The distinct labels that are not among ``classes`` (sorted), how many of ``labels`` are one,
+    and a short text naming them, with a hint when some differ from a class only in case or spaces."""
+    known = set(classes)
+    unseen = sorted(set(labels) - known)
+    rows = sum(label not in known for label in labels) if unseen else 0
+    shown = ", ".join(map(repr, unseen[:5])) + (", ..." if len(unseen) > 5 else "")
+    folded = {str(c).strip().casefold() for c in classes}
+    if any(isinstance(u, str) and u.strip().casefold() in folded for u in unseen):
+        shown += "; labels must match the model's classes exactly, case included"
+    return unseen, rows, shown
+
+
 def validation_split(labels: Sequence, fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Positions of a stratified (train, validation) split; every class needs at least 2 examples.
 
@@ -387,14 +400,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         if labels and type(labels[0]) is not type(classes[0]):
             raise TypeError(f"labels are {type(labels[0]).__name__} but the model's classes are "
                             f"{type(classes[0]).__name__}: {classes}")
-        known = set(classes)
-        unseen = sorted(set(labels) - known)
+        unseen, rows, shown = unseen_labels(labels, classes)
         if unseen:
-            shown = ", ".join(map(repr, unseen[:5])) + (", ..." if len(unseen) > 5 else "")
-            if len(unseen) == len(set(labels)):
+            if rows == len(labels):
                 raise ValueError(f"none of the labels is a class the model knows ({shown}); "
                                  f"its classes are {classes}")
-            rows = sum(label not in known for label in labels)
             warnings.warn(f"{rows:,} of {len(labels):,} labels are classes the model never saw "
                           f"({shown}); they count as wrong", UserWarning, stacklevel=2)
         from sklearn.metrics import accuracy_score

@@ -273,7 +273,7 @@ def predict(args: argparse.Namespace) -> None:
 
 
 def evaluate(args: argparse.Namespace) -> None:
-    from .classifier import TextClassifier
+    from .classifier import TextClassifier, unseen_labels
     from .metrics import classification_report
 
     clf = TextClassifier.load(args.model)
@@ -281,14 +281,11 @@ def evaluate(args: argparse.Namespace) -> None:
     texts, written = labelled_rows(args.data, args.text, args.label)
     labels = labels_like(written, classes, args.data, args.label)
     file_classes, counts = _print_classes(labels)
-    known = set(classes)
-    unseen = [c for c in file_classes.tolist() if c not in known]
-    shown = ", ".join(map(repr, unseen[:5])) + (", ..." if len(unseen) > 5 else "")
-    if len(unseen) == len(file_classes):
+    unseen, rows, shown = unseen_labels(labels, classes)
+    if rows == len(labels):
         raise UsageError(f"{args.data}, column {args.label!r}: none of its labels is a class the model "
                          f"knows ({shown}); the model's classes are {', '.join(map(str, classes))}")
     if unseen:
-        rows = sum(label not in known for label in labels)
         print(f"rows whose label the model never saw: {rows:,} ({shown}); they count as wrong")
     predicted = clf.predict(texts).tolist()
     accuracy = float(np.mean([p == y for p, y in zip(predicted, labels)]))
