@@ -262,7 +262,7 @@ def test_evaluate_scores_a_saved_model_on_a_labelled_file(trained, capsys, tmp_p
 def test_evaluate_names_labels_the_model_never_saw(trained, capsys, tmp_path):
     mixed = write_csv(tmp_path / "mixed.csv", [(GOOD[0], "pos"), (BAD[0], "neg"), (BAD[1], "meh")])
     status, out, _ = run(capsys, "evaluate", trained[0] / "model", mixed, "--text", "review", "--label", "sentiment")
-    assert status == 0 and "rows whose label the model never saw: 1 ('meh'); they count as wrong" in out
+    assert status == 0 and "1 of 3 rows have a label the model never saw (1 distinct: 'meh'); they count as wrong" in out
     assert "meh" in out.split("precision")[1]  # the report has a row for it
     renamed = write_csv(tmp_path / "renamed.csv", [(GOOD[0], "positive"), (BAD[0], "negative")])
     status, out, err = run(capsys, "evaluate", trained[0] / "model", renamed, "--text", "review",
@@ -271,7 +271,7 @@ def test_evaluate_names_labels_the_model_never_saw(trained, capsys, tmp_path):
     assert "the model's classes are neg, pos" in err and "accuracy" not in out
     shouted = write_csv(tmp_path / "shouted.csv", [(GOOD[0], "POS"), (BAD[0], "neg")])
     status, out, _ = run(capsys, "evaluate", trained[0] / "model", shouted, "--text", "review", "--label", "sentiment")
-    assert status == 0 and "('POS'; labels must match the model's classes exactly, case included)" in out
+    assert status == 0 and "(1 distinct: 'POS'; labels must match the model's classes exactly, case included)" in out
 
 
 def test_evaluate_reads_labels_as_the_model_was_trained(tmp_path, capsys):
@@ -284,4 +284,29 @@ def test_evaluate_reads_labels_as_the_model_was_trained(tmp_path, capsys):
     assert status == 0 and "2 examples, 1 classes: 1 (2)" in out  # one class is fine for scoring
     written = write_csv(tmp_path / "written.csv", [(GOOD[0], "1"), (BAD[0], "00")])
     status, _, err = run(capsys, "evaluate", tmp_path / "m", written, "--text", "review", "--label", "sentiment")
-    assert status == 2 and "the model's classes are whole numbers (0, 1), but line 3 has '00'" in err
+    assert status == 2 and "the model's classes are whole numbers (0, 1), but line 3 has '00'; write each" in err
+    digits = write_csv(tmp_path / "digits.csv", [(GOOD[0], "1"), (BAD[0], "7" * 5000)])  # int() refuses 4,300+
+    status, _, err = run(capsys, "evaluate", tmp_path / "m", digits, "--text", "review", "--label", "sentiment")
+    assert status == 2 and "line 3 has '7777777" in err and "...'; write each label" in err and "at most 19 digits" in err
+    beyond = write_csv(tmp_path / "beyond.csv", [(GOOD[0], "1"), (BAD[0], str(2**63)), (BAD[1], str(2**63 + 1))])
+    status, out, _ = run(capsys, "evaluate", tmp_path / "m", beyond, "--text", "review", "--label", "sentiment")
+    assert status == 0 and f"3 examples, 3 classes: 1 (1), {2**63} (1), {2**63 + 1} (1)" in out  # not merged floats
+    assert "2 of 3 rows have a label the model never saw" in out
+    from textclf.classifier import TextClassifier
+    answered = set(TextClassifier.load(tmp_path / "m").predict([GOOD[0], GOOD[1]]).tolist())
+    status, out, _ = run(capsys, "evaluate", tmp_path / "m", one_class, "--text", "review", "--label", "sentiment")
+    rows = [line.split()[0] for line in out.split("precision")[1].splitlines()[2:] if line.strip()][:-3]
+    assert rows == [str(c) for c in sorted({1} | answered)]  # no row, and no 0 in the averages, for class 0
+
+
+def test_rows_with_more_fields_than_the_header_are_refused(trained, capsys, tmp_path):
+    """An unquoted comma in a text would shift the row's columns (pandas makes the first field a row name)."""
+    shifted = tmp_path / "commas.csv"
+    shifted.write_text("review,sentiment\nGood, but awful film,pos\nBad, though lovely film,neg\nfine,pos\n")
+    for argv in (["evaluate", trained[0] / "model", shifted, "--text", "review", "--label", "sentiment"],
+                 ["train", shifted, "--text", "review", "--label", "sentiment", "--out", tmp_path / "m", "--quick"],
+                 ["predict", trained[0] / "model", "--csv", shifted, "--text", "review", "--out", tmp_path / "o.csv"]):
+        status, out, err = run(capsys, *argv)
+        assert status == 2 and out == "" and "commas.csv, line 2 has 3 fields but the header names 2 columns " \
+            "(and 1 more lines like it); put double quotes around a text that holds a comma" in err
+    assert not (tmp_path / "m").exists() and not (tmp_path / "o.csv").exists()

@@ -12,6 +12,7 @@ import io
 import re
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,14 @@ def read_csv(path: str | Path) -> pd.DataFrame:
         df = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False, na_filter=False)
     except (pd.errors.ParserError, ValueError) as err:
         raise UsageError(f"{path} is not a valid CSV file: {str(err).strip()}") from err
-    header, lines = _record_lines(content)
+    header, lines, widths = _record_lines(content)
+    wide = [(line, width) for line, width in zip(lines, widths) if width > len(header)]
+    if wide:
+        (line, width), more = wide[0], len(wide) - 1
+        raise UsageError(f"{path}, line {line} has {width} fields but the header names {len(header)} columns"
+                         + (f" (and {more:,} more lines like it)" if more else "")
+                         + "; put double quotes around a text that holds a comma, and remove extra commas "
+                         "at the end of a line")
     repeated = sorted({name for name in header if name.strip() and header.count(name) > 1})  # not blank ones
     if repeated:
         raise UsageError(f"{path}: the header names the column(s) {', '.join(map(repr, repeated))} more than "
@@ -66,9 +74,9 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def _record_lines(content: str) -> tuple[list[str], list[int]]:
-    """The header's names and the line of the file on which each data row starts (a quoted field
-    may span lines; blank lines hold no row, as for pandas)."""
+def _record_lines(content: str) -> tuple[list[str], list[int], list[int]]:
+    """The header's names, the line of the file on which each data row starts (a quoted field
+    may span lines; blank lines hold no row, as for pandas) and each row's number of fields."""
     reader, records, previous = csv.reader(io.StringIO(content, newline="")), [], 0
     limit = csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # texts may be long; restored below
     try:
@@ -77,10 +85,11 @@ def _record_lines(content: str) -> tuple[list[str], list[int]]:
                 records.append((previous + 1, record))
             previous = reader.line_num
     except csv.Error:  # what pandas read, Python's csv module may not: no line numbers then
-        return [], []
+        return [], [], []
     finally:
         csv.field_size_limit(limit)
-    return (records[0][1] if records else []), [start for start, _ in records[1:]]
+    rows = records[1:]
+    return (records[0][1] if records else []), [start for start, _ in rows], [len(r) for _, r in rows]
 
 
 def need_columns(df: pd.DataFrame, path, **columns: str) -> None:
@@ -109,7 +118,7 @@ def label_values(values: pd.Series, path, column: str) -> list:
             row = int(np.flatnonzero(~whole)[0])
             raise UsageError(f"{path}, column {column!r}: labels must be class names or whole numbers, line "
                              f"{line(row)} has {values.iloc[row]!r}")
-        odd = [v for v in values if str(int(v)) != v or abs(int(v)) > _INT64]
+        odd = [v for v in values if len(v.lstrip("+-")) > 19 or str(int(v)) != v or abs(int(v)) > _INT64]
         if not odd:
             return [int(v) for v in values]
         print(f"labels kept as written, as class names: {odd[0]!r} is not a whole number as Python writes "
@@ -146,12 +155,14 @@ def labelled_rows(path: str | Path, text: str, label: str) -> tuple[list[str], p
     return df[text].tolist(), df[label].str.strip()
 
 
-def _print_classes(labels: list) -> tuple[np.ndarray, np.ndarray]:
-    """Print how many examples and classes ``labels`` holds; returns the classes and their counts."""
-    classes, counts = np.unique(np.asarray(labels), return_counts=True)
-    print(f"{len(labels):,} examples, {len(classes)} classes: "
-          + ", ".join(f"{c} ({n:,})" for c, n in zip(classes.tolist(), counts.tolist())))
-    return classes, counts
+def _print_classes(labels: list, shown: int = 20) -> dict:
+    """Print how many examples and classes ``labels`` holds (the first ``shown`` classes with their
+    counts); returns each class's count, in sorted order."""
+    counts = dict(sorted(Counter(labels).items()))
+    listed = ", ".join(f"{c} ({n:,})" for c, n in list(counts.items())[:shown])
+    more = f", ... ({len(counts) - shown:,} more)" if len(counts) > shown else ""
+    print(f"{len(labels):,} examples, {len(counts):,} classes: {listed}{more}")
+    return counts
 
 
 def read_examples(path: str | Path, text: str, label: str) -> tuple[list[str], list]:
@@ -175,12 +186,14 @@ def labels_like(written: pd.Series, classes: list, path, column: str) -> list:
     numbers (Python's way of writing them, else an error naming the line), text otherwise."""
     if isinstance(classes[0], str):
         return written.tolist()
-    plain = np.array([bool(_WHOLE.match(v)) and str(int(v)) == v for v in written])
+    plain = np.array([bool(_WHOLE.match(v)) and len(v.lstrip("+-")) <= 19 and str(int(v)) == v for v in written])
     if not plain.all():
         row = int(np.flatnonzero(~plain)[0])
+        value = written.iloc[row] if len(written.iloc[row]) <= 40 else written.iloc[row][:37] + "..."
         raise UsageError(f"{path}, column {column!r}: the model's classes are whole numbers "
                          f"({', '.join(map(str, classes[:6]))}{', ...' if len(classes) > 6 else ''}), "
-                         f"but line {int(written.index[row])} has {written.iloc[row]!r}")
+                         f"but line {int(written.index[row])} has {value!r}; write each "
+                         f"label as a whole number as Python writes it (1, not +1, 01 or 1.0; at most 19 digits)")
     return [int(v) for v in written]
 
 
@@ -280,19 +293,21 @@ def evaluate(args: argparse.Namespace) -> None:
     classes = clf.classes_.tolist()
     texts, written = labelled_rows(args.data, args.text, args.label)
     labels = labels_like(written, classes, args.data, args.label)
-    file_classes, counts = _print_classes(labels)
+    counts = _print_classes(labels)
     unseen, rows, shown = unseen_labels(labels, classes)
     if rows == len(labels):
         raise UsageError(f"{args.data}, column {args.label!r}: none of its labels is a class the model "
                          f"knows ({shown}); the model's classes are {', '.join(map(str, classes))}")
     if unseen:
-        print(f"rows whose label the model never saw: {rows:,} ({shown}); they count as wrong")
+        print(f"{rows:,} of {len(labels):,} rows have a label the model never saw ({len(unseen):,} "
+              f"distinct: {shown}); they count as wrong")
     predicted = clf.predict(texts).tolist()
     accuracy = float(np.mean([p == y for p, y in zip(predicted, labels)]))
-    top = int(counts.argmax())
+    top = max(counts, key=counts.get)  # the first of the most common, in sorted order
     print(f"accuracy {accuracy:.2%} on {len(labels):,} texts (always answering the file's most "
-          f"common label, {file_classes[top]}, would score {counts[top] / len(labels):.2%})")
-    names = classes + unseen
+          f"common label, {top}, would score {counts[top] / len(labels):.2%})")
+    present = set(labels) | set(predicted)  # the report, and its averages, cover these classes only
+    names = [c for c in classes if c in present] + unseen
     index = {c: i for i, c in enumerate(names)}
     print(classification_report([index[y] for y in labels], [index[p] for p in predicted],
                                 [str(c) for c in names]))
