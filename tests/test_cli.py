@@ -174,7 +174,7 @@ def test_label_errors_name_the_line_of_the_file_even_after_dropped_rows(tmp_path
 def test_labels_that_are_not_plain_numbers_stay_as_written(tmp_path, capsys):
     values = lambda *labels: pd.Series(list(labels), index=range(2, 2 + len(labels)))  # noqa: E731
     assert label_values(values("2", "-1", "10"), "d.csv", "y") == [2, -1, 10]
-    for labels in [("001", "002", "010"), ("1", "01", "+1"), ("99999999999999999999", "2", "3")]:
+    for labels in [("001", "002", "010"), ("1", "01", "+1"), ("99999999999999999999", "2", "3"), ("7" * 5000, "2")]:
         assert label_values(values(*labels), "d.csv", "y") == list(labels)
         assert "labels kept as written, as class names" in capsys.readouterr().out
     rows = [(t, " pos") for t in GOOD * 3] + [(t, "neg ") for t in BAD * 3] + [("fine", "pos")]
