@@ -71,7 +71,7 @@ def test_predict_csv_writes_rows_and_probabilities(trained, capsys, tmp_path):
     data = write_csv(tmp_path / "in.csv", [("good film", "x"), ("", "y"), ("awful", "z")], ("review", "note"))
     status, out, _ = run(capsys, "predict", trained[0] / "model", "--csv", data, "--text", "review",
                          "--out", tmp_path / "out.csv")
-    assert status == 0 and "1 rows have an empty text" in out
+    assert status == 0 and "1 row with an empty text" in out
     with open(tmp_path / "out.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["review", "note", "predicted_label", "p_neg", "p_pos"]
@@ -179,7 +179,7 @@ def test_labels_that_are_not_plain_numbers_stay_as_written(tmp_path, capsys):
         assert "labels kept as written, as class names" in capsys.readouterr().out
     rows = [(t, " pos") for t in GOOD * 3] + [(t, "neg ") for t in BAD * 3] + [("fine", "pos")]
     texts, labels = read_examples(write_csv(tmp_path / "spaced.csv", rows), "review", "sentiment")
-    assert set(labels) == {"pos", "neg"} and "24 labels had spaces before or after them" in capsys.readouterr().out
+    assert set(labels) == {"pos", "neg"} and "spaces around 24 labels removed (so ' pos' is read as 'pos')" in capsys.readouterr().out
 
 
 def test_csv_problems_found_before_training(tmp_path, capsys):
@@ -262,13 +262,13 @@ def test_evaluate_scores_a_saved_model_on_a_labelled_file(trained, capsys, tmp_p
 def test_evaluate_names_labels_the_model_never_saw(trained, capsys, tmp_path):
     mixed = write_csv(tmp_path / "mixed.csv", [(GOOD[0], "pos"), (BAD[0], "neg"), (BAD[1], "meh")])
     status, out, _ = run(capsys, "evaluate", trained[0] / "model", mixed, "--text", "review", "--label", "sentiment")
-    assert status == 0 and "1 of 3 rows have a label the model never saw (1 distinct: 'meh'); they count as wrong" in out
+    assert status == 0 and "1 of 3 rows with a label the model never saw (1 distinct: 'meh'): they count as wrong" in out
     assert "meh" in out.split("precision")[1]  # the report has a row for it
     renamed = write_csv(tmp_path / "renamed.csv", [(GOOD[0], "positive"), (BAD[0], "negative")])
     status, out, err = run(capsys, "evaluate", trained[0] / "model", renamed, "--text", "review",
                            "--label", "sentiment")
     assert status == 2 and "none of its labels is a class the model knows ('negative', 'positive')" in err
-    assert "the model's classes are neg, pos" in err and "accuracy" not in out
+    assert "the model's classes are 'neg', 'pos'" in err and "accuracy" not in out
     shouted = write_csv(tmp_path / "shouted.csv", [(GOOD[0], "POS"), (BAD[0], "neg")])
     status, out, _ = run(capsys, "evaluate", trained[0] / "model", shouted, "--text", "review", "--label", "sentiment")
     assert status == 0 and "(1 distinct: 'POS'; labels must match the model's classes exactly, case included)" in out
@@ -281,7 +281,7 @@ def test_evaluate_reads_labels_as_the_model_was_trained(tmp_path, capsys):
                "--quick", *SMALL)[0] == 0
     one_class = write_csv(tmp_path / "ones.csv", [(GOOD[0], "1"), (GOOD[1], "1")])
     status, out, _ = run(capsys, "evaluate", tmp_path / "m", one_class, "--text", "review", "--label", "sentiment")
-    assert status == 0 and "2 examples, 1 classes: 1 (2)" in out  # one class is fine for scoring
+    assert status == 0 and "2 examples, 1 class: 1 (2)" in out  # one class is fine for scoring
     written = write_csv(tmp_path / "written.csv", [(GOOD[0], "1"), (BAD[0], "00")])
     status, _, err = run(capsys, "evaluate", tmp_path / "m", written, "--text", "review", "--label", "sentiment")
     assert status == 2 and "the model's classes are whole numbers (0, 1), but line 3 has '00'; write each" in err
@@ -291,7 +291,7 @@ def test_evaluate_reads_labels_as_the_model_was_trained(tmp_path, capsys):
     beyond = write_csv(tmp_path / "beyond.csv", [(GOOD[0], "1"), (BAD[0], str(2**63)), (BAD[1], str(2**63 + 1))])
     status, out, _ = run(capsys, "evaluate", tmp_path / "m", beyond, "--text", "review", "--label", "sentiment")
     assert status == 0 and f"3 examples, 3 classes: 1 (1), {2**63} (1), {2**63 + 1} (1)" in out  # not merged floats
-    assert "2 of 3 rows have a label the model never saw" in out
+    assert "2 of 3 rows with a label the model never saw" in out
     from textclf.classifier import TextClassifier
     answered = set(TextClassifier.load(tmp_path / "m").predict([GOOD[0], GOOD[1]]).tolist())
     status, out, _ = run(capsys, "evaluate", tmp_path / "m", one_class, "--text", "review", "--label", "sentiment")
@@ -310,3 +310,17 @@ def test_rows_with_more_fields_than_the_header_are_refused(trained, capsys, tmp_
         assert status == 2 and out == "" and "commas.csv, line 2 has 3 fields but the header names 2 columns " \
             "(and 1 more lines like it); put double quotes around a text that holds a comma" in err
     assert not (tmp_path / "m").exists() and not (tmp_path / "o.csv").exists()
+
+
+def test_a_file_separated_by_semicolons_gets_a_hint(tmp_path, capsys):
+    data = tmp_path / "semi.csv"
+    data.write_text("review;sentiment\ngood film;pos\nbad film;neg\n")
+    status, _, err = run(capsys, "train", data, "--text", "review", "--label", "sentiment", "--out", tmp_path / "m")
+    assert status == 2 and "its columns are: 'review;sentiment'; the header seems to separate its names with ';'" in err
+
+
+def test_counts_are_singular_for_one(trained, capsys, tmp_path):
+    data = write_csv(tmp_path / "one.csv", [(GOOD[0], "pos"), ("", "neg")])
+    status, out, _ = run(capsys, "evaluate", trained[0] / "model", data, "--text", "review", "--label", "sentiment")
+    assert status == 0 and "dropped 1 of 2 rows with an empty or missing text" in out
+    assert "1 example, 1 class: pos (1)" in out and " on 1 text (always answering" in out

@@ -25,6 +25,11 @@ _INT64 = 2**63 - 1
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
+def _n(count: int, noun: str) -> str:
+    """``count`` and ``noun``, plural unless the count is one: "1 row", "1,234 rows", "2 classes"."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}{'es' if noun.endswith('s') else 's'}"
+
+
 class UsageError(ValueError):
     """A command-line or input-file problem, reported as one line with exit status 2."""
 
@@ -96,8 +101,11 @@ def need_columns(df: pd.DataFrame, path, **columns: str) -> None:
     """Refuse a missing column, listing the columns the file has."""
     for option, name in columns.items():
         if name not in df.columns:
+            other = [sep for sep in (";", "\t", "|") if len(df.columns) == 1 and sep in df.columns[0]]
+            hint = (f"; the header seems to separate its names with {other[0]!r}: save the file with commas "
+                    f"between fields (CSV)") if other else ""
             raise UsageError(f"{path} has no column {name!r} (--{option}); its columns are: "
-                             + ", ".join(repr(c) for c in df.columns))
+                             + ", ".join(repr(c) for c in df.columns) + hint)
 
 
 def _blank(values: pd.Series) -> np.ndarray:
@@ -141,17 +149,18 @@ def labelled_rows(path: str | Path, text: str, label: str) -> tuple[list[str], p
         raise UsageError("--text and --label name the same column")
     empty_text, empty_label = _blank(df[text]), _blank(df[label])
     if empty_text.any():
-        print(f"dropped {int(empty_text.sum()):,} of {len(df):,} rows with an empty or missing text "
+        print(f"dropped {int(empty_text.sum()):,} of {_n(len(df), 'row')} with an empty or missing text "
               f"(column {text!r})")
     if (empty_label & ~empty_text).any():
-        print(f"dropped {int((empty_label & ~empty_text).sum()):,} rows with an empty label (column {label!r})")
+        print(f"dropped {_n(int((empty_label & ~empty_text).sum()), 'row')} with an empty label (column {label!r})")
     df = df[~empty_text & ~empty_label]
     if len(df) == 0:
         raise UsageError(f"{path}: no row has both a text (column {text!r}) and a label "
                          f"(column {label!r})")
-    spaced = int((df[label] != df[label].str.strip()).sum())
-    if spaced:
-        print(f"{spaced:,} labels had spaces before or after them, removed (so 'Tops ' is 'Tops')")
+    spaced = (df[label] != df[label].str.strip()).to_numpy()
+    if spaced.any():
+        first = df[label][spaced].iloc[0]
+        print(f"spaces around {_n(int(spaced.sum()), 'label')} removed (so {first!r} is read as {first.strip()!r})")
     return df[text].tolist(), df[label].str.strip()
 
 
@@ -161,7 +170,7 @@ def _print_classes(labels: list, shown: int = 20) -> dict:
     counts = dict(sorted(Counter(labels).items()))
     listed = ", ".join(f"{c} ({n:,})" for c, n in list(counts.items())[:shown])
     more = f", ... ({len(counts) - shown:,} more)" if len(counts) > shown else ""
-    print(f"{len(labels):,} examples, {len(counts):,} classes: {listed}{more}")
+    print(f"{_n(len(labels), 'example')}, {_n(len(counts), 'class')}: {listed}{more}")
     return counts
 
 
@@ -281,8 +290,8 @@ def predict(args: argparse.Namespace) -> None:
     with atomic_write(args.out) as tmp:
         df.to_csv(tmp, index=False)
     if blank.any():
-        print(f"{int(blank.sum()):,} rows have an empty text: left without a prediction")
-    print(f"wrote {len(df):,} rows with predicted_label and {', '.join(columns[1:])} to {args.out}")
+        print(f"{_n(int(blank.sum()), 'row')} with an empty text: left without a prediction")
+    print(f"wrote {_n(len(df), 'row')} with predicted_label and {', '.join(columns[1:])} to {args.out}")
 
 
 def evaluate(args: argparse.Namespace) -> None:
@@ -297,14 +306,14 @@ def evaluate(args: argparse.Namespace) -> None:
     unseen, rows, shown = unseen_labels(labels, classes)
     if rows == len(labels):
         raise UsageError(f"{args.data}, column {args.label!r}: none of its labels is a class the model "
-                         f"knows ({shown}); the model's classes are {', '.join(map(str, classes))}")
+                         f"knows ({shown}); the model's classes are {', '.join(map(repr, classes))}")
     if unseen:
-        print(f"{rows:,} of {len(labels):,} rows have a label the model never saw ({len(unseen):,} "
-              f"distinct: {shown}); they count as wrong")
+        print(f"{rows:,} of {_n(len(labels), 'row')} with a label the model never saw ({len(unseen):,} "
+              f"distinct: {shown}): they count as wrong")
     predicted = clf.predict(texts).tolist()
     accuracy = float(np.mean([p == y for p, y in zip(predicted, labels)]))
     top = max(counts, key=counts.get)  # the first of the most common, in sorted order
-    print(f"accuracy {accuracy:.2%} on {len(labels):,} texts (always answering the file's most "
+    print(f"accuracy {accuracy:.2%} on {_n(len(labels), 'text')} (always answering the file's most "
           f"common label, {top}, would score {counts[top] / len(labels):.2%})")
     present = set(labels) | set(predicted)  # the report, and its averages, cover these classes only
     names = [c for c in classes if c in present] + unseen
