@@ -182,10 +182,9 @@ def read_examples(path: str | Path, text: str, label: str) -> tuple[list[str], l
     """
     texts, written = labelled_rows(path, text, label)
     labels = label_values(written, path, label)
-    classes, counts = np.unique(np.asarray(labels), return_counts=True)
-    if len(classes) < 2:
-        raise UsageError(f"{path}, column {label!r} holds one class only ({classes.tolist()[0]!r}, "
-                         f"{counts[0]:,} rows): a classifier needs at least two")
+    if len(set(labels)) < 2:
+        raise UsageError(f"{path}, column {label!r} holds one class only ({labels[0]!r}, "
+                         f"{len(labels):,} rows): a classifier needs at least two")
     _print_classes(labels)
     return texts, labels
 
