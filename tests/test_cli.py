@@ -271,7 +271,7 @@ def test_evaluate_names_labels_the_model_never_saw(trained, capsys, tmp_path):
     assert "the model's classes are 'neg', 'pos'" in err and "accuracy" not in out
     shouted = write_csv(tmp_path / "shouted.csv", [(GOOD[0], "POS"), (BAD[0], "neg")])
     status, out, _ = run(capsys, "evaluate", trained[0] / "model", shouted, "--text", "review", "--label", "sentiment")
-    assert status == 0 and "(1 distinct: 'POS'; labels must match the model's classes exactly, case included)" in out
+    assert status == 0 and "(1 distinct: 'POS'; labels must match the model's classes exactly, character for character" in out
 
 
 def test_evaluate_reads_labels_as_the_model_was_trained(tmp_path, capsys):
@@ -324,3 +324,21 @@ def test_counts_are_singular_for_one(trained, capsys, tmp_path):
     status, out, _ = run(capsys, "evaluate", trained[0] / "model", data, "--text", "review", "--label", "sentiment")
     assert status == 0 and "dropped 1 of 2 rows with an empty or missing text" in out
     assert "1 example, 1 class: pos (1)" in out and " on 1 text (always answering" in out
+
+
+def test_an_open_quote_is_named_with_its_line(tmp_path, capsys):
+    data = tmp_path / "open.csv"
+    data.write_text('review,sentiment\ngood film,pos\n"bad film,neg\nok,pos\n')
+    status, _, err = run(capsys, "train", data, "--text", "review", "--label", "sentiment", "--out", tmp_path / "m")
+    assert status == 2 and 'open.csv, line 3: a quoted field is never closed' in err
+
+
+def test_a_label_in_decomposed_unicode_gets_the_hint(tmp_path, capsys):
+    rows = [(t, "n\u00e9gatif") for t in BAD * 3] + [(t, "positif") for t in GOOD * 3]  # composed é
+    data = write_csv(tmp_path / "fr.csv", rows)
+    assert run(capsys, "train", data, "--text", "review", "--label", "sentiment", "--out", tmp_path / "m",
+               "--quick", *SMALL)[0] == 0
+    held_out = write_csv(tmp_path / "nfd.csv", [(BAD[0], "ne\u0301gatif"), (GOOD[0], "positif")])  # e + accent
+    status, out, _ = run(capsys, "evaluate", tmp_path / "m", held_out, "--text", "review", "--label", "sentiment")
+    assert status == 0 and "1 of 2 rows with a label the model never saw" in out
+    assert "(case, and how an accent is encoded, included)" in out

@@ -41,6 +41,7 @@ import random
 import shutil
 import tempfile
 import time
+import unicodedata
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -137,14 +138,17 @@ def check_labels(labels: object, name: str = "labels") -> list:
 
 def unseen_labels(labels: Sequence, classes: Sequence) -> tuple[list, int, str]:
     """The distinct labels that are not among ``classes`` (sorted), how many of ``labels`` are one,
-    and a short text naming them, with a hint when some differ from a class only in case or spaces."""
+    and a short text naming them, with a hint when some differ from a class only in case, spaces or
+    the Unicode encoding of an accent."""
     known = set(classes)
     unseen = sorted(set(labels) - known)
     rows = sum(label not in known for label in labels) if unseen else 0
     shown = ", ".join(map(repr, unseen[:5])) + (", ..." if len(unseen) > 5 else "")
-    folded = {str(c).strip().casefold() for c in classes}
-    if any(isinstance(u, str) and u.strip().casefold() in folded for u in unseen):
-        shown += "; labels must match the model's classes exactly, case included"
+    fold = lambda label: unicodedata.normalize("NFC", str(label).strip()).casefold()  # noqa: E731
+    folded = {fold(c) for c in classes}
+    if any(isinstance(u, str) and fold(u) in folded for u in unseen):
+        shown += ("; labels must match the model's classes exactly, character for character (case, and "
+                  "how an accent is encoded, included)")
     return unseen, rows, shown
 
 

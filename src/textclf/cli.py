@@ -59,6 +59,11 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     try:
         df = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False, na_filter=False)
     except (pd.errors.ParserError, ValueError) as err:
+        if "EOF inside string" in str(err):  # the row holding the open quote runs to the end of the file
+            _, lines, _ = _record_lines(content)
+            line = f", line {lines[-1]}" if lines else ""
+            raise UsageError(f"{path}{line}: a quoted field is never closed (a \" without its partner); "
+                             f"close it, or write a \" inside a quoted field as \"\"") from err
         raise UsageError(f"{path} is not a valid CSV file: {str(err).strip()}") from err
     header, lines, widths = _record_lines(content)
     wide = [(line, width) for line, width in zip(lines, widths) if width > len(header)]
