@@ -300,7 +300,7 @@ def predict(args: argparse.Namespace) -> None:
 
 def evaluate(args: argparse.Namespace) -> None:
     from .classifier import TextClassifier, unseen_labels
-    from .metrics import classification_report
+    from .metrics import accuracy, classification_report
 
     clf = TextClassifier.load(args.model)
     classes = clf.classes_.tolist()
@@ -315,15 +315,14 @@ def evaluate(args: argparse.Namespace) -> None:
         print(f"{rows:,} of {_n(len(labels), 'row')} with a label the model never saw ({len(unseen):,} "
               f"distinct: {shown}): they count as wrong")
     predicted = clf.predict(texts).tolist()
-    accuracy = float(np.mean([p == y for p, y in zip(predicted, labels)]))
-    top = max(counts, key=counts.get)  # the first of the most common, in sorted order
-    print(f"accuracy {accuracy:.2%} on {_n(len(labels), 'text')} (always answering the file's most "
-          f"common label, {top}, would score {counts[top] / len(labels):.2%})")
     present = set(labels) | set(predicted)  # the report, and its averages, cover these classes only
     names = [c for c in classes if c in present] + unseen
     index = {c: i for i, c in enumerate(names)}
-    print(classification_report([index[y] for y in labels], [index[p] for p in predicted],
-                                [str(c) for c in names]))
+    true_ids, predicted_ids = [index[y] for y in labels], [index[p] for p in predicted]
+    top = max(counts, key=counts.get)  # the first of the most common, in sorted order
+    print(f"accuracy {accuracy(true_ids, predicted_ids):.2%} on {_n(len(labels), 'text')} (always "
+          f"answering the file's most common label, {top}, would score {counts[top] / len(labels):.2%})")
+    print(classification_report(true_ids, predicted_ids, [str(c) for c in names]))
 
 
 def explain(args: argparse.Namespace) -> None:
